@@ -1,0 +1,284 @@
+"""Delivery of a CommandResult to the eMSP's ``response_url``.
+
+* The body is the bare CommandResult (no envelope), POSTed to ``response_url`` exactly as received,
+  with ``Authorization: Token <base64 of the token the eMSP issued us>``, a new X-Request-ID (the same
+  one for every attempt of this CommandResult, so the eMSP can tell a retry), the command's original
+  X-Correlation-ID and the routing headers FROM = this CPO, TO = the eMSP.
+* Transient failures (connection error, timeout, HTTP 5xx/429, OCPI 3xxx) are retried with
+  exponential backoff while the retry window allows (``DELIVERY_RETRY_WINDOW_SECONDS``; 0 = one
+  attempt). HTTP 4xx, redirects and OCPI 2xxx answers are final.
+* Every attempt is opened and closed on the command record by conditional writes held by one
+  owner, so two invocations never deliver the same CommandResult concurrently.
+* Connections are pooled per process (reused across warm invocations); every POST has a
+  connect and a read timeout.
+"""
+
+import json
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+
+from ocpi_commands.config import Settings
+from ocpi_commands.dal.repository import Repository
+from ocpi_commands.domain.auth import encode_token
+from ocpi_commands.domain.models import DeliveryAttempt, DeliveryStatus, Party, PendingCommand
+from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_resolved_addresses, check_response_url
+from ocpi_commands.observability import logger, metric
+from ocpi_commands.ocpi.commands import CommandResult
+from ocpi_commands.ocpi.envelope import Header
+from ocpi_commands.ocpi.types import utc_now
+
+MAX_ANSWER_BYTES = 64 * 1024
+_BACKOFF_BASE_SECONDS = 0.5
+_BACKOFF_CAP_SECONDS = 8.0
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int | None
+    body: bytes = b""
+    error: str | None = None  # transport error, when status is None
+    retryable_error: bool = True
+
+
+class HttpPoster:
+    """POST with pooled connections and timeouts (urllib3, shipped with botocore)."""
+
+    def __init__(self, connect_timeout: float, read_timeout: float):
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False, timeout=self.timeout)
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        try:
+            response = self.pool.request(
+                "POST", url, body=body, headers=headers, redirect=False, preload_content=False, retries=False
+            )
+        except urllib3.exceptions.SSLError as exc:
+            return HttpAnswer(None, error=f"TLS error: {exc}", retryable_error=False)
+        except urllib3.exceptions.LocationParseError as exc:
+            return HttpAnswer(None, error=f"invalid URL: {exc}", retryable_error=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return HttpAnswer(None, error=f"{type(exc).__name__}: {exc}")
+        try:
+            data = response.read(MAX_ANSWER_BYTES, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return HttpAnswer(None, error=f"reading the answer failed: {type(exc).__name__}")
+        finally:
+            response.release_conn()
+        return HttpAnswer(response.status, data)
+
+
+def resolve_host(url: str) -> list[str]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    return [info[4][0] for info in infos]
+
+
+@dataclass(frozen=True)
+class Classified:
+    outcome: str  # "delivered" | "rejected" | "retryable" | "failed"
+    ocpi_status_code: int | None = None
+    error: str | None = None
+
+
+def classify(answer: HttpAnswer) -> Classified:
+    """Map the eMSP's answer to an outcome (README, "Delivery of CommandResults")."""
+    if answer.status is None:
+        return Classified("retryable" if answer.retryable_error else "failed", error=answer.error)
+    if answer.status == 429 or answer.status >= 500:
+        return Classified("retryable", error=f"HTTP {answer.status}")
+    if 300 <= answer.status < 400:
+        return Classified(
+            "failed", error=f"HTTP {answer.status}: redirects are not followed (response_url is used verbatim)"
+        )
+    if answer.status >= 400:
+        return Classified("failed", error=f"HTTP {answer.status}")
+    try:
+        envelope = json.loads(answer.body)
+        status_code = int(envelope["status_code"])
+    except (ValueError, TypeError, KeyError):
+        return Classified("delivered", error="the answer is not an OCPI envelope")
+    if 1000 <= status_code < 2000:
+        return Classified("delivered", status_code)
+    if 3000 <= status_code < 4000:
+        return Classified("retryable", status_code, f"OCPI status_code {status_code}")
+    return Classified("rejected", status_code, f"OCPI status_code {status_code}")
+
+
+def backoff_seconds(attempt_number: int) -> float:
+    """0.5, 1, 2, 4, 8, 8 ... seconds (+-20% jitter) before attempt ``attempt_number + 1``."""
+    base = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2 ** (attempt_number - 1))
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
+
+
+class Deliverer:
+    def __init__(
+        self,
+        repository: Repository,
+        settings: Settings,
+        party_lookup: Callable[[Any], Party | None],
+        poster: HttpPoster | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        resolver: Callable[[str], list[str]] = resolve_host,
+    ):
+        self.repository = repository
+        self.settings = settings
+        self.party_lookup = party_lookup
+        self.poster = poster or HttpPoster(
+            settings.delivery_connect_timeout_seconds, settings.delivery_read_timeout_seconds
+        )
+        self.clock = clock
+        self.sleep = sleep
+        self.resolver = resolver
+
+    def headers(self, command: PendingCommand, party: Party, request_id: str) -> dict[str, str]:
+        return {
+            "Authorization": encode_token(party.outbound_token or ""),
+            "Content-Type": "application/json",
+            Header.REQUEST_ID: request_id,
+            Header.CORRELATION_ID: command.correlation_id,
+            Header.FROM_COUNTRY_CODE: self.settings.cpo_country_code,
+            Header.FROM_PARTY_ID: self.settings.cpo_party_id,
+            Header.TO_COUNTRY_CODE: command.party.country_code,
+            Header.TO_PARTY_ID: command.party.party_id,
+        }
+
+    def _refusal(self, command: PendingCommand, party: Party | None) -> str | None:
+        if party is None:
+            return f"party {command.party.key} is not registered"
+        if not party.outbound_token:
+            return f"no credentials token to call {command.party.key}"
+        try:
+            check_response_url(
+                command.response_url,
+                allow_insecure=self.settings.insecure_response_urls_allowed,
+                allow_private=self.settings.private_response_urls_allowed,
+                allowed_hosts=party.allowed_response_url_hosts,
+            )
+            if not self.settings.private_response_urls_allowed:
+                check_resolved_addresses(self.resolver(command.response_url), allow_private=False)
+        except ResponseUrlRefused as exc:
+            return str(exc)
+        except OSError:
+            return None  # name resolution failed: the POST itself will fail and be retried
+        return None
+
+    def deliver(self, command: PendingCommand, owner: str) -> DeliveryStatus:
+        """Deliver ``command``'s recorded result. ``command`` is the record as returned by the winning
+        transition (its first attempt already opened) or, when resuming, as last stored."""
+        assert command.result is not None
+        log_keys = {"command_id": command.command_id, "result": command.result.value}
+        party = self.party_lookup(command.party)
+        request_id = command.delivery_request_id or str(uuid.uuid4())
+        body = json.dumps(
+            CommandResult(result=command.result, message=command.result_message).to_json_dict(),
+            separators=(",", ":"),
+        ).encode()
+        attempts = list(command.delivery_attempts)
+        if not attempts:
+            raise ValueError("deliver() needs an opened attempt")
+        window_end = attempts[0].started_at + timedelta(seconds=self.settings.delivery_retry_window_seconds)
+        attempt = attempts[-1]
+        if attempt.outcome is not None:
+            # Resuming after the previous owner invocation stopped between two attempts.
+            attempt = self._open_next(command, owner, attempt.number + 1)
+            if attempt is None:
+                return DeliveryStatus.FAILED
+        # An open attempt is either the one the winning transition just opened, or one whose invocation
+        # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
+
+        refusal = self._refusal(command, party)
+        if refusal is not None:
+            self._finish(
+                command, owner, attempt, Classified("failed", error=refusal), DeliveryStatus.FAILED, request_id
+            )
+            logger.error("CommandResult not delivered", extra={**log_keys, "reason": refusal})
+            metric("DeliveryFailures", Reason="refused")
+            return DeliveryStatus.FAILED
+
+        assert party is not None
+        headers = self.headers(command, party, request_id)
+        while True:
+            started = time.monotonic()
+            answer = self.poster.post(command.response_url, body, headers)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            verdict = classify(answer)
+            attempt = attempt.model_copy(
+                update={
+                    "duration_ms": duration_ms,
+                    "outcome": verdict.outcome,
+                    "http_status": answer.status,
+                    "ocpi_status_code": verdict.ocpi_status_code,
+                    "error": verdict.error,
+                }
+            )
+            metric("DeliveryAttempts", Outcome=verdict.outcome)
+            logger.info(
+                "CommandResult delivery attempt",
+                extra={
+                    **log_keys,
+                    "attempt": attempt.number,
+                    "outcome": verdict.outcome,
+                    "http_status": answer.status,
+                    "ocpi_status_code": verdict.ocpi_status_code,
+                    "error": verdict.error,
+                    "duration_ms": duration_ms,
+                },
+            )
+            if verdict.outcome in ("delivered", "rejected", "failed"):
+                final = DeliveryStatus.DELIVERED if verdict.outcome == "delivered" else DeliveryStatus.FAILED
+                self._finish(command, owner, attempt, verdict, final, request_id)
+                if final == DeliveryStatus.FAILED:
+                    metric("DeliveryFailures", Reason=verdict.outcome)
+                    logger.error("CommandResult not delivered", extra={**log_keys, "reason": verdict.error})
+                else:
+                    metric("Delivered", Result=command.result.value)
+                return final
+            wait = backoff_seconds(attempt.number)
+            if self.clock() + timedelta(seconds=wait) >= window_end:
+                self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED, request_id)
+                metric("DeliveryFailures", Reason="retries_exhausted")
+                logger.error(
+                    "CommandResult not delivered: retry window exhausted",
+                    extra={**log_keys, "attempts": attempt.number, "reason": verdict.error},
+                )
+                return DeliveryStatus.FAILED
+            self._finish(command, owner, attempt, verdict, None, request_id)
+            self.sleep(wait)
+            next_attempt = self._open_next(command, owner, attempt.number + 1)
+            if next_attempt is None:
+                return DeliveryStatus.FAILED
+            metric("DeliveryRetries")
+            attempt = next_attempt
+
+    def _open_next(self, command: PendingCommand, owner: str, number: int) -> DeliveryAttempt | None:
+        attempt = DeliveryAttempt(number=number, started_at=self.clock())
+        transition = self.repository.begin_delivery_attempt(command.command_id, owner, attempt)
+        if not transition.won:
+            logger.warning("Delivery is no longer held by this invocation", extra={"command_id": command.command_id})
+            return None
+        return attempt
+
+    def _finish(
+        self,
+        command: PendingCommand,
+        owner: str,
+        attempt: DeliveryAttempt,
+        verdict: Classified,
+        final: DeliveryStatus | None,
+        request_id: str,
+    ) -> None:
+        attempt = attempt.model_copy(update={"outcome": verdict.outcome, "error": verdict.error})
+        self.repository.finish_delivery_attempt(
+            command.command_id, owner, attempt, final, self.clock(), error=verdict.error, request_id=request_id
+        )

@@ -1,0 +1,1 @@
+"""OCPI 2.2.1 protocol objects: pure pydantic models, no I/O."""

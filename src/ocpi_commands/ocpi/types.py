@@ -1,0 +1,142 @@
+"""OCPI 2.2.1 primitive types (Types chapter): CiString, string, URL, DateTime, DisplayText.
+
+The spec's rules, as enforced here:
+
+* ``CiString(n)``: printable ASCII (U+0020..U+007E), at most ``n`` characters, case-insensitive.
+  The original spelling is kept; comparisons go through :func:`ci_key`.
+* ``string(n)``: printable UTF-8, no control characters, at most ``n`` characters.
+* ``URL``: ``string(255)``, an absolute ``http``/``https`` URI.
+* ``DateTime``: RFC 3339, always UTC. Parsed leniently (``Z``, no designator, fractions and offsets
+  are accepted and converted to UTC); always emitted as ``YYYY-MM-DDTHH:MM:SSZ`` (or with
+  milliseconds), which never exceeds the spec's 25 characters. ``datetime.isoformat()`` is never
+  used for output because it yields ``+00:00`` and six fractional digits.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+_PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
+_NO_CONTROL_CHARS = r"^[^\x00-\x1F\x7F-\x9F]*$"
+
+
+class OcpiModel(BaseModel):
+    """Base of every OCPI object: unknown fields are ignored, never rejected (2.3.0 rule, applied to 2.2.1)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The object as OCPI JSON: optional fields that are unset are omitted."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def CiString(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - named after the spec type
+    """``CiString(n)``: case-insensitive printable ASCII of at most ``n`` characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length, pattern=_PRINTABLE_ASCII),
+    ]
+
+
+def String(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - named after the spec type
+    """``string(n)``: printable UTF-8 of at most ``n`` characters, no control characters."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length, pattern=_NO_CONTROL_CHARS),
+    ]
+
+
+def ci_key(value: str) -> str:
+    """Normalised form of a CiString for lookups and keys (the stored value keeps its spelling)."""
+    return value.upper()
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain whitespace")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ValueError("has an invalid port") from exc
+    return value
+
+
+URL = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=_PRINTABLE_ASCII),
+    AfterValidator(_check_url),
+    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 255}),
+]
+
+# RFC 3339 date-time; the designator is optional because OCPI treats a missing one as UTC.
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Parse an OCPI DateTime into an aware UTC ``datetime``."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date-time string")
+    match = _DATETIME_RE.match(value)
+    if match is None:
+        raise ValueError("must be an RFC 3339 date-time such as 2015-06-29T20:39:09Z")
+    year, month, day, hour, minute, second, fraction, designator = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = UTC
+    if designator and designator not in ("Z", "z"):
+        sign = 1 if designator[0] == "+" else -1
+        hours, minutes = int(designator[1:3]), int(designator[4:6])
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    try:
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid date-time: {exc}") from exc
+    return parsed.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """Format as OCPI DateTime: UTC, ``Z``, at most millisecond precision (<= 25 characters)."""
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+DateTime = Annotated[
+    datetime,
+    BeforeValidator(parse_datetime),
+    PlainSerializer(format_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 25}),
+]
+
+
+class DisplayText(OcpiModel):
+    """DisplayText class: a text in one language."""
+
+    language: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
+    text: String(512)
+
+
+def display_text(text: str, language: str = "en") -> DisplayText:
+    return DisplayText(language=language, text=text[:512])

@@ -80,7 +80,9 @@ def ddb() -> Iterator[Any]:
         runtime.reset()
         import boto3
 
-        boto3.client("dynamodb").create_table(**tpl.create_table_kwargs(tpl.load_template(), "CommandsTable", "test-commands"))
+        boto3.client("dynamodb").create_table(
+            **tpl.create_table_kwargs(tpl.load_template(), "CommandsTable", "test-commands")
+        )
         repository = Repository("test-commands")
         load_seed(repository, seed())
         yield repository

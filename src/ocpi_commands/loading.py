@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocpi_commands.dal.repository import Repository
 from ocpi_commands.domain.auth import token_sha256
-from ocpi_commands.handlers.simulator import Behaviour
 from ocpi_commands.domain.models import (
     DEFAULT_PERMISSIONS,
     CredentialsStatus,
@@ -20,10 +19,13 @@ from ocpi_commands.domain.models import (
     Party,
     PartyRef,
     PartyRole,
+    Reservation,
     SessionRecord,
 )
+from ocpi_commands.handlers.simulator import Behaviour
 from ocpi_commands.ocpi.commands import CommandType
 from ocpi_commands.ocpi.locations import Location, Session
+from ocpi_commands.ocpi.types import URL, DateTime
 
 
 class LoadError(ValueError):
@@ -117,6 +119,45 @@ def parse_parties(raw_parties: Iterable[Any]) -> list[Party]:
     return parties
 
 
+class ReservationSpec(BaseModel):
+    """A reservation already held by a charge point (seed files, migrations)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country_code: str = Field(min_length=2, max_length=2)
+    party_id: str = Field(min_length=3, max_length=3)
+    reservation_id: str = Field(min_length=1, max_length=36)
+    cp_reservation_id: int = Field(ge=1)
+    location_id: str = Field(min_length=1, max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    expiry_date: DateTime
+    response_url: URL
+    correlation_id: str | None = None
+
+    def to_reservation(self) -> Reservation:
+        return Reservation(
+            owner=PartyRef(country_code=self.country_code.upper(), party_id=self.party_id.upper()),
+            reservation_id=self.reservation_id,
+            cp_reservation_id=self.cp_reservation_id,
+            location_id=self.location_id,
+            evse_uid=self.evse_uid,
+            expiry_date=self.expiry_date,
+            response_url=self.response_url,
+            command_id=f"seed-{self.cp_reservation_id}",
+            correlation_id=self.correlation_id,
+        )
+
+
+def parse_reservations(raw_reservations: Iterable[Any]) -> list[Reservation]:
+    reservations = []
+    for index, raw in enumerate(raw_reservations):
+        try:
+            reservations.append(ReservationSpec.model_validate(raw).to_reservation())
+        except ValidationError as exc:
+            raise LoadError(f"{_label('reservations', index, raw, 'reservation_id')}: {_describe(exc)}") from None
+    return reservations
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -142,6 +183,7 @@ def load_seed(repository: Repository, seed: dict[str, Any]) -> dict[str, int]:
     parties = parse_parties(seed.get("parties", []))
     locations = parse_locations(seed.get("locations", []))
     sessions = parse_sessions(seed.get("sessions", []))
+    reservations = parse_reservations(seed.get("reservations", []))
     behaviours = []
     for index, raw in enumerate(seed.get("simulator", [])):
         if not isinstance(raw, dict) or "location_id" not in raw or "behaviour" not in raw:
@@ -158,6 +200,14 @@ def load_seed(repository: Repository, seed: dict[str, Any]) -> dict[str, int]:
         repository.put_location(location)
     for session in sessions:
         repository.put_session(session)
+    for reservation in reservations:
+        repository.put_reservation(reservation)
     for raw in behaviours:
         repository.put_simulator_behaviour(raw["location_id"], raw.get("evse_uid"), raw["behaviour"])
-    return {"parties": len(parties), "locations": len(locations), "sessions": len(sessions), "simulator": len(behaviours)}
+    return {
+        "parties": len(parties),
+        "locations": len(locations),
+        "sessions": len(sessions),
+        "reservations": len(reservations),
+        "simulator": len(behaviours),
+    }

@@ -18,8 +18,14 @@ def start(**overrides):
 
 def reserve(**overrides):
     expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = {"response_url": URL, "token": ocpi_token(), "expiry_date": expiry, "reservation_id": "RES-1",
-            "location_id": "LOC1", "evse_uid": "3256"}
+    body = {
+        "response_url": URL,
+        "token": ocpi_token(),
+        "expiry_date": expiry,
+        "reservation_id": "RES-1",
+        "location_id": "LOC1",
+        "evse_uid": "3256",
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
@@ -87,33 +93,46 @@ def test_legacy_party_may_send_its_raw_token(api):
 
 def test_spec_example_trailing_newline_is_tolerated(api):
     header = "Token " + base64.b64encode((DEMO_TOKEN + "\n").encode()).decode()
-    assert_envelope(api.command("START_SESSION", start(), token=None, headers={"Authorization": header}), 200, 1000, "ACCEPTED")
+    assert_envelope(
+        api.command("START_SESSION", start(), token=None, headers={"Authorization": header}), 200, 1000, "ACCEPTED"
+    )
 
 
 def test_hub_acts_for_the_party_in_the_from_headers(api):
-    hub_headers = {"OCPI-from-country-code": "BE", "OCPI-from-party-id": "HBE", "OCPI-to-country-code": "NL",
-                   "OCPI-to-party-id": "CPO"}
+    hub_headers = {
+        "OCPI-from-country-code": "BE",
+        "OCPI-from-party-id": "HBE",
+        "OCPI-to-country-code": "NL",
+        "OCPI-to-party-id": "CPO",
+    }
     answer = api.command("START_SESSION", start(token=ocpi_token("BE", "HBE")), token=HUB_TOKEN, headers=hub_headers)
     assert_envelope(answer, 200, 1000, "ACCEPTED")
     assert (answer.headers["ocpi-to-country-code"], answer.headers["ocpi-to-party-id"]) == ("BE", "HBE")
     [item] = command_items(api_repo(api))
     assert item["party"] == {"country_code": "BE", "party_id": "HBE"}
     # The hub's token does not make the hub the owner of another eMSP's Token.
-    other = api.command("START_SESSION", start(token=ocpi_token("DE", "TNM"), response_url=URL + "/x"),
-                        token=HUB_TOKEN, headers=hub_headers)
+    other = api.command(
+        "START_SESSION",
+        start(token=ocpi_token("DE", "TNM"), response_url=URL + "/x"),
+        token=HUB_TOKEN,
+        headers=hub_headers,
+    )
     assert_envelope(other, 200, 1000, "REJECTED")
 
 
 def test_hub_must_name_an_allowed_party(api):
     missing = api.command("START_SESSION", start(), token=HUB_TOKEN)
     assert_envelope(missing, 401, 2000, message_part="OCPI-from")
-    stranger = api.command("START_SESSION", start(), token=HUB_TOKEN,
-                           headers={"OCPI-from-country-code": "DE", "OCPI-from-party-id": "TNM"})
+    stranger = api.command(
+        "START_SESSION", start(), token=HUB_TOKEN, headers={"OCPI-from-country-code": "DE", "OCPI-from-party-id": "TNM"}
+    )
     assert_envelope(stranger, 401, 2000, message_part="may not act for DE*TNM")
 
 
 def test_a_party_cannot_claim_to_be_another_in_the_from_headers(api):
-    answer = api.command("START_SESSION", start(), headers={"OCPI-from-country-code": "FR", "OCPI-from-party-id": "OTH"})
+    answer = api.command(
+        "START_SESSION", start(), headers={"OCPI-from-country-code": "FR", "OCPI-from-party-id": "OTH"}
+    )
     assert_envelope(answer, 401, 2000, message_part="another party")
     same_but_lower_case = api.command(
         "START_SESSION", start(), headers={"OCPI-from-country-code": "de", "OCPI-from-party-id": "tnm"}
@@ -124,7 +143,7 @@ def test_a_party_cannot_claim_to_be_another_in_the_from_headers(api):
 # ------------------------------------------------------------------------------ transport errors
 
 
-@pytest.mark.parametrize("raw", ["{not json", "", "\x00", "{\"a\": 1"])
+@pytest.mark.parametrize("raw", ["{not json", "", "\x00", '{"a": 1'])
 def test_body_that_is_not_json_gets_400(api, raw):
     answer = api.command("START_SESSION", None, raw_body=raw)
     if raw == "":
@@ -259,7 +278,9 @@ def test_connector_required_capability(api):
 
 
 def test_evse_out_of_order_is_rejected(api):
-    assert_envelope(api.command("START_SESSION", start(evse_uid="3259")), 200, 1000, "REJECTED", message_part="outoforder")
+    assert_envelope(
+        api.command("START_SESSION", start(evse_uid="3259")), 200, 1000, "REJECTED", message_part="outoforder"
+    )
 
 
 # ------------------------------------------------------------------------------ sessions, tokens, parties
@@ -273,12 +294,18 @@ def test_stop_unknown_session(api):
 def test_stop_session_of_another_party_is_rejected(api):
     answer = api.command("STOP_SESSION", {"response_url": URL, "session_id": "SES-OTH-1"})
     assert_envelope(answer, 200, 1000, "REJECTED", message_part="another party")
-    assert_envelope(api.command("STOP_SESSION", {"response_url": URL, "session_id": "SES-OTH-1"}, token=OTHER_TOKEN),
-                    200, 1000, "ACCEPTED")
+    assert_envelope(
+        api.command("STOP_SESSION", {"response_url": URL, "session_id": "SES-OTH-1"}, token=OTHER_TOKEN),
+        200,
+        1000,
+        "ACCEPTED",
+    )
 
 
 def test_stop_completed_session_is_rejected(api):
-    assert_envelope(api.command("STOP_SESSION", {"response_url": URL, "session_id": "SES-TNM-DONE"}), 200, 1000, "REJECTED")
+    assert_envelope(
+        api.command("STOP_SESSION", {"response_url": URL, "session_id": "SES-TNM-DONE"}), 200, 1000, "REJECTED"
+    )
 
 
 @pytest.mark.parametrize("command", ["START_SESSION", "RESERVE_NOW"])
@@ -301,7 +328,9 @@ def test_unlock_needs_the_permission(api):
     assert_envelope(api.command("UNLOCK_CONNECTOR", unlock()), 200, 1000, "ACCEPTED")
 
 
-@pytest.mark.parametrize("overrides", [{"valid": False}, {"whitelist": "NEVER"}, {"valid": False, "whitelist": "NEVER"}])
+@pytest.mark.parametrize(
+    "overrides", [{"valid": False}, {"whitelist": "NEVER"}, {"valid": False, "whitelist": "NEVER"}]
+)
 def test_token_validity_and_whitelist_are_not_checked(api, overrides):
     assert_envelope(api.command("START_SESSION", start(token=ocpi_token(**overrides))), 200, 1000, "ACCEPTED")
 

@@ -22,14 +22,29 @@ from ocpi_commands.ocpi.types import DisplayText, format_datetime, parse_datetim
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "ocpi-examples"
 URL = "https://emsp.example.com/ocpi/emsp/2.2.1/commands/START_SESSION/8a1f0c9e"
 TOKEN = {
-    "country_code": "DE", "party_id": "TNM", "uid": "bdf21bce-fc97-11e8-8eb2-f2801f1b9fd1", "type": "APP_USER",
-    "contract_id": "DE8ACC12E46L89", "issuer": "TheNewMotion", "valid": True, "whitelist": "ALLOWED",
+    "country_code": "DE",
+    "party_id": "TNM",
+    "uid": "bdf21bce-fc97-11e8-8eb2-f2801f1b9fd1",
+    "type": "APP_USER",
+    "contract_id": "DE8ACC12E46L89",
+    "issuer": "TheNewMotion",
+    "valid": True,
+    "whitelist": "ALLOWED",
     "last_updated": "2018-12-10T17:16:15Z",
 }
 FULL_TOKEN = {
-    "country_code": "DE", "party_id": "TNM", "uid": "12345678905880", "type": "RFID", "contract_id": "DE8ACC12E46L89",
-    "visual_number": "DF000-2001-8999-1", "issuer": "TheNewMotion", "group_id": "DF000-2001-8999", "valid": True,
-    "whitelist": "ALLOWED", "language": "it", "default_profile_type": "GREEN",
+    "country_code": "DE",
+    "party_id": "TNM",
+    "uid": "12345678905880",
+    "type": "RFID",
+    "contract_id": "DE8ACC12E46L89",
+    "visual_number": "DF000-2001-8999-1",
+    "issuer": "TheNewMotion",
+    "group_id": "DF000-2001-8999",
+    "valid": True,
+    "whitelist": "ALLOWED",
+    "language": "it",
+    "default_profile_type": "GREEN",
     "energy_contract": {"supplier_name": "Greenpeace Energy eG", "contract_id": "0123456789"},
     "last_updated": "2018-12-10T17:25:10Z",
 }
@@ -81,7 +96,10 @@ def test_bad_token_fields_are_rejected(field: str, value: object) -> None:
     assert field in errors_at(caught.value)
 
 
-@pytest.mark.parametrize("missing", ["country_code", "party_id", "uid", "type", "contract_id", "issuer", "valid", "whitelist", "last_updated"])
+@pytest.mark.parametrize(
+    "missing",
+    ["country_code", "party_id", "uid", "type", "contract_id", "issuer", "valid", "whitelist", "last_updated"],
+)
 def test_required_token_fields(missing: str) -> None:
     raw = {k: v for k, v in TOKEN.items() if k != missing}
     with pytest.raises(ValidationError) as caught:
@@ -106,8 +124,14 @@ def test_unknown_fields_are_ignored_never_rejected() -> None:
 
 def test_start_session_good_and_connector_rule() -> None:
     body = StartSession.model_validate(
-        {"response_url": URL, "token": TOKEN, "location_id": "LOC1", "evse_uid": "3256", "connector_id": "1",
-         "authorization_reference": "567890"}
+        {
+            "response_url": URL,
+            "token": TOKEN,
+            "location_id": "LOC1",
+            "evse_uid": "3256",
+            "connector_id": "1",
+            "authorization_reference": "567890",
+        }
     )
     assert (body.evse_uid, body.connector_id, body.authorization_reference) == ("3256", "1", "567890")
     assert StartSession.model_validate({"response_url": URL, "token": TOKEN, "location_id": "LOC1"}).evse_uid is None
@@ -119,9 +143,18 @@ def test_start_session_good_and_connector_rule() -> None:
     ("model", "good"),
     [
         (CancelReservation, {"response_url": URL, "reservation_id": "ABC123"}),
-        (ReserveNow, {"response_url": URL, "token": TOKEN, "expiry_date": "2030-01-01T10:00:00Z",
-                      "reservation_id": "ABC123", "location_id": "LOC1", "evse_uid": "3256",
-                      "authorization_reference": "ref-1"}),
+        (
+            ReserveNow,
+            {
+                "response_url": URL,
+                "token": TOKEN,
+                "expiry_date": "2030-01-01T10:00:00Z",
+                "reservation_id": "ABC123",
+                "location_id": "LOC1",
+                "evse_uid": "3256",
+                "authorization_reference": "ref-1",
+            },
+        ),
         (StartSession, {"response_url": URL, "token": TOKEN, "location_id": "LOC1", "evse_uid": "3256"}),
         (StopSession, {"response_url": URL, "session_id": "SES-1"}),
         (UnlockConnector, {"response_url": URL, "location_id": "LOC1", "evse_uid": "3256", "connector_id": "1"}),
@@ -146,8 +179,15 @@ def test_every_command_object_good_missing_and_overlong(model: type, good: dict)
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://emsp.example.com/x", "https://", "/relative/path", "https://emsp.example.com/" + "x" * 250,
-     "https://emsp.example.com/a b", "https://emsp.example.com:99999/x", 42],
+    [
+        "ftp://emsp.example.com/x",
+        "https://",
+        "/relative/path",
+        "https://emsp.example.com/" + "x" * 250,
+        "https://emsp.example.com/a b",
+        "https://emsp.example.com:99999/x",
+        42,
+    ],
 )
 def test_response_url_must_be_an_absolute_http_url_of_at_most_255(url: object) -> None:
     with pytest.raises(ValidationError):
@@ -172,12 +212,26 @@ def test_command_response_and_result() -> None:
     assert CommandResponse.model_validate(
         {"result": "REJECTED", "timeout": 0, "message": [{"language": "en", "text": "Unknown location"}]}
     ).message == [DisplayText(language="en", text="Unknown location")]
-    for bad in ({"result": "TIMEOUT", "timeout": 1}, {"result": "ACCEPTED"}, {"result": "ACCEPTED", "timeout": -1},
-                {"result": "ACCEPTED", "timeout": "30"}, {"result": "ACCEPTED", "timeout": 1.5}):
+    for bad in (
+        {"result": "TIMEOUT", "timeout": 1},
+        {"result": "ACCEPTED"},
+        {"result": "ACCEPTED", "timeout": -1},
+        {"result": "ACCEPTED", "timeout": "30"},
+        {"result": "ACCEPTED", "timeout": 1.5},
+    ):
         with pytest.raises(ValidationError):
             CommandResponse.model_validate(bad)
-    for value in ("ACCEPTED", "CANCELED_RESERVATION", "EVSE_OCCUPIED", "EVSE_INOPERATIVE", "FAILED", "NOT_SUPPORTED",
-                  "REJECTED", "TIMEOUT", "UNKNOWN_RESERVATION"):
+    for value in (
+        "ACCEPTED",
+        "CANCELED_RESERVATION",
+        "EVSE_OCCUPIED",
+        "EVSE_INOPERATIVE",
+        "FAILED",
+        "NOT_SUPPORTED",
+        "REJECTED",
+        "TIMEOUT",
+        "UNKNOWN_RESERVATION",
+    ):
         assert CommandResult(result=value).to_json_dict() == {"result": value}
     with pytest.raises(ValidationError):
         CommandResult.model_validate({"result": "UNKNOWN_SESSION"})  # a response type, not a result type
@@ -187,8 +241,12 @@ def test_display_text_rules() -> None:
     official = json.loads((EXAMPLES / "type_displaytext_example.json").read_text())
     assert DisplayText.model_validate(official).to_json_dict() == official
     assert DisplayText(language="nl", text="Onbekende locatie").text == "Onbekende locatie"
-    for bad in ({"language": "eng", "text": "x"}, {"language": "en", "text": "x" * 513}, {"language": "en"},
-                {"language": "en", "text": "bell\x07"}):
+    for bad in (
+        {"language": "eng", "text": "x"},
+        {"language": "en", "text": "x" * 513},
+        {"language": "en"},
+        {"language": "en", "text": "bell\x07"},
+    ):
         with pytest.raises(ValidationError):
             DisplayText.model_validate(bad)
 

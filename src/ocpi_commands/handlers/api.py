@@ -403,3 +403,13 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return handle(event, context)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document generated from the same models that validate requests."""
+    schema = app.get_openapi_json_schema(
+        title="OCPI 2.2.1 Commands receiver (CPO)",
+        version="2.2.1",
+        summary="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION and UNLOCK_CONNECTOR",
+    )
+    return json.loads(schema)

@@ -83,7 +83,7 @@ def _matches(pattern: Any, value: Any) -> bool:
 def _resolve(value: Any, refs: dict[str, Any]) -> Any:
     """Resolve the intrinsic functions the template uses in environment variables."""
     if isinstance(value, dict) and len(value) == 1:
-        (name, arg), = value.items()
+        ((name, arg),) = value.items()
         if name == "Ref":
             return refs.get(arg)
         if name == "Fn::GetAtt":
@@ -272,8 +272,12 @@ class LocalAws:
                 continue
             name = f"{STACK}-{logical_id}"
             arn = lam.create_function(
-                FunctionName=name, Runtime="python3.13", Role=role, Handler="index.handler",
-                Code={"ZipFile": code.getvalue()}, Timeout=min(spec.timeout, 900),
+                FunctionName=name,
+                Runtime="python3.13",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": code.getvalue()},
+                Timeout=min(spec.timeout, 900),
             )["FunctionArn"]
             arns[logical_id] = arn
             self._arn_to_function[name] = logical_id

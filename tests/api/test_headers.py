@@ -1,0 +1,95 @@
+"""Transport headers: X-Request-ID / X-Correlation-ID echo, routing headers reversed, none on Versions."""
+
+import uuid
+
+from conftest import COMMANDS, ocpi_token
+
+URL = "https://emsp.example.com/cb/h"
+BODY = {"response_url": URL, "token": ocpi_token(), "location_id": "LOC1", "evse_uid": "3256"}
+ROUTING = {
+    "OCPI-from-country-code": "DE",
+    "OCPI-from-party-id": "TNM",
+    "OCPI-to-country-code": "NL",
+    "OCPI-to-party-id": "CPO",
+}
+
+
+def test_request_and_correlation_ids_are_echoed(api):
+    answer = api.command(
+        "START_SESSION", BODY, headers={"X-Request-ID": "req-42", "X-Correlation-ID": "corr-7", **ROUTING}
+    )
+    assert answer.headers["x-request-id"] == "req-42"
+    assert answer.headers["x-correlation-id"] == "corr-7"
+
+
+def test_header_names_are_case_insensitive(api):
+    answer = api.command("START_SESSION", BODY, headers={"x-request-id": "a", "X-CORRELATION-ID": "b"})
+    assert (answer.headers["x-request-id"], answer.headers["x-correlation-id"]) == ("a", "b")
+
+
+def test_missing_ids_are_generated_and_logged(api, caplog):
+    answer = api.command("START_SESSION", BODY)
+    uuid.UUID(answer.headers["x-request-id"])
+    uuid.UUID(answer.headers["x-correlation-id"])
+    assert any("X-Request-ID" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_ids_are_echoed_on_errors_too(api):
+    for answer in (
+        api.command("START_SESSION", BODY, token="nope", headers={"X-Request-ID": "r-401", "X-Correlation-ID": "c"}),
+        api.command("START_SESSION", None, raw_body="{", headers={"X-Request-ID": "r-400", "X-Correlation-ID": "c"}),
+        api.call("GET", f"{COMMANDS}/START_SESSION", headers={"X-Request-ID": "r-405", "X-Correlation-ID": "c"}),
+    ):
+        assert answer.headers["x-request-id"].startswith("r-4")
+        assert answer.headers["x-correlation-id"] == "c"
+        assert answer.headers["content-type"] == "application/json"
+
+
+def test_routing_headers_are_reversed(api):
+    answer = api.command("START_SESSION", BODY, headers=ROUTING)
+    assert answer.headers["ocpi-from-country-code"] == "NL"
+    assert answer.headers["ocpi-from-party-id"] == "CPO"
+    assert answer.headers["ocpi-to-country-code"] == "DE"
+    assert answer.headers["ocpi-to-party-id"] == "TNM"
+
+
+def test_routing_headers_without_request_routing_headers(api):
+    """A direct peer may omit them: FROM is this CPO, TO the party the credentials belong to."""
+    answer = api.command("START_SESSION", {**BODY, "response_url": URL + "/2"})
+    assert (answer.headers["ocpi-from-country-code"], answer.headers["ocpi-from-party-id"]) == ("NL", "CPO")
+    assert (answer.headers["ocpi-to-country-code"], answer.headers["ocpi-to-party-id"]) == ("DE", "TNM")
+
+
+def test_versions_module_has_no_routing_headers(api):
+    for path in ("/ocpi/versions", "/ocpi/2.2.1"):
+        answer = api.call("GET", path, headers=ROUTING)
+        assert answer.status == 200
+        assert not any(h.startswith("ocpi-") for h in answer.headers), answer.headers
+        assert "x-request-id" in answer.headers
+
+
+def test_versions_lists_the_commands_receiver(api):
+    versions = api.call("GET", "/ocpi/versions")
+    assert versions.status_code == 1000
+    [entry] = versions.data
+    assert entry["version"] == "2.2.1"
+    assert entry["url"].endswith("/ocpi/2.2.1")
+    details = api.call("GET", "/ocpi/2.2.1")
+    assert details.data["version"] == "2.2.1"
+    assert details.data["endpoints"] == [
+        {"identifier": "commands", "role": "RECEIVER", "url": details.data["endpoints"][0]["url"]}
+    ]
+    assert details.data["endpoints"][0]["url"].endswith("/ocpi/cpo/2.2.1/commands")
+
+
+def test_versions_need_credentials(api):
+    assert api.call("GET", "/ocpi/versions", token=None).status == 401
+
+
+def test_public_base_url_is_configuration(api, monkeypatch):
+    from ocpi_commands.config import reset_settings
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://ocpi.cpo.example.com/")
+    reset_settings()
+    [entry] = api.call("GET", "/ocpi/versions").data
+    assert entry["url"] == "https://ocpi.cpo.example.com/ocpi/2.2.1"

@@ -1,0 +1,45 @@
+"""The OpenAPI document is generated from the models that validate requests (one source of truth)."""
+
+from ocpi_commands.handlers.api import openapi_document
+
+COMMANDS = "/ocpi/cpo/2.2.1/commands"
+
+
+def _resolve(doc, ref):
+    node = doc
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def test_every_command_has_its_request_model():
+    doc = openapi_document()
+    expected = {
+        "START_SESSION": "StartSession",
+        "STOP_SESSION": "StopSession",
+        "RESERVE_NOW": "ReserveNow",
+        "CANCEL_RESERVATION": "CancelReservation",
+        "UNLOCK_CONNECTOR": "UnlockConnector",
+    }
+    for command, model in expected.items():
+        operation = doc["paths"][f"{COMMANDS}/{command}"]["post"]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith(f"/{model}")
+        assert "200" in operation["responses"]
+
+
+def test_schema_carries_the_spec_constraints():
+    doc = openapi_document()
+    schemas = doc["components"]["schemas"]
+    start = schemas["StartSession"]
+    assert set(start["required"]) == {"response_url", "token", "location_id"}
+    assert start["properties"]["location_id"]["maxLength"] == 36
+    assert start["properties"]["response_url"]["maxLength"] == 255
+    token = schemas["Token"]
+    assert token["properties"]["country_code"]["maxLength"] == 2
+    assert token["properties"]["issuer"]["maxLength"] == 64
+    assert token["properties"]["last_updated"]["format"] == "date-time"
+    whitelist = _resolve(doc, token["properties"]["whitelist"]["$ref"])
+    assert whitelist["enum"] == ["ALWAYS", "ALLOWED", "ALLOWED_OFFLINE", "NEVER"]
+    envelope = schemas["CommandResponseEnvelope"]
+    assert {"status_code", "timestamp"} <= set(envelope["required"])

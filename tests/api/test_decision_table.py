@@ -1,7 +1,7 @@
 """Every row of the decision table (README "Answers"), through the API function's handler."""
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def start(**overrides):
 
 
 def reserve(**overrides):
-    expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expiry = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {
         "response_url": URL,
         "token": ocpi_token(),

@@ -1,7 +1,7 @@
 """The OCPI 2.2.1 models: good and bad payloads for every object, DateTime and string rules."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -257,13 +257,13 @@ def test_display_text_rules() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("2015-06-29T20:39:09Z", datetime(2015, 6, 29, 20, 39, 9, tzinfo=timezone.utc)),
-        ("2015-06-29T20:39:09", datetime(2015, 6, 29, 20, 39, 9, tzinfo=timezone.utc)),  # no designator = UTC
-        ("2016-12-29T17:45:09.2Z", datetime(2016, 12, 29, 17, 45, 9, 200000, tzinfo=timezone.utc)),
-        ("2016-12-29T17:45:09.2", datetime(2016, 12, 29, 17, 45, 9, 200000, tzinfo=timezone.utc)),
-        ("2018-01-01T01:08:01.123Z", datetime(2018, 1, 1, 1, 8, 1, 123000, tzinfo=timezone.utc)),
-        ("2018-01-01T01:08:01.123", datetime(2018, 1, 1, 1, 8, 1, 123000, tzinfo=timezone.utc)),
-        ("2018-01-01T02:08:01+01:00", datetime(2018, 1, 1, 1, 8, 1, tzinfo=timezone.utc)),  # lenient with offsets
+        ("2015-06-29T20:39:09Z", datetime(2015, 6, 29, 20, 39, 9, tzinfo=UTC)),
+        ("2015-06-29T20:39:09", datetime(2015, 6, 29, 20, 39, 9, tzinfo=UTC)),  # no designator = UTC
+        ("2016-12-29T17:45:09.2Z", datetime(2016, 12, 29, 17, 45, 9, 200000, tzinfo=UTC)),
+        ("2016-12-29T17:45:09.2", datetime(2016, 12, 29, 17, 45, 9, 200000, tzinfo=UTC)),
+        ("2018-01-01T01:08:01.123Z", datetime(2018, 1, 1, 1, 8, 1, 123000, tzinfo=UTC)),
+        ("2018-01-01T01:08:01.123", datetime(2018, 1, 1, 1, 8, 1, 123000, tzinfo=UTC)),
+        ("2018-01-01T02:08:01+01:00", datetime(2018, 1, 1, 1, 8, 1, tzinfo=UTC)),  # lenient with offsets
     ],
 )
 def test_datetime_parsing_accepts_the_spec_forms(raw: str, expected: datetime) -> None:
@@ -277,10 +277,10 @@ def test_datetime_parsing_rejects_other_forms(raw: str) -> None:
 
 
 def test_datetime_output_is_utc_z_and_at_most_25_characters() -> None:
-    moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
     assert moment.isoformat() == "2024-05-01T12:00:00.123456+00:00"  # the pitfall: 32 characters
     assert format_datetime(moment) == "2024-05-01T12:00:00.123Z"
-    assert format_datetime(datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)) == "2024-05-01T12:00:00Z"
+    assert format_datetime(datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)) == "2024-05-01T12:00:00Z"
     from datetime import timedelta
 
     offset = datetime(2024, 5, 1, 14, 0, 0, 999999, tzinfo=timezone(timedelta(hours=2)))

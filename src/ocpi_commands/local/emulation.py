@@ -172,7 +172,7 @@ class LocalAws:
             self._set_environ(base_env)
             import urllib.request
 
-            request = urllib.request.Request(
+            request = urllib.request.Request(  # noqa: S310 - loopback moto server
                 f"{self.endpoint_url}/moto-api/config",
                 data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
                 method="POST",

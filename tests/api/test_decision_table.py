@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import COMMANDS, DEMO_TOKEN, HUB_TOKEN, LEGACY_TOKEN, OTHER_TOKEN, TOKEN_A, ocpi_token
+from helpers import COMMANDS, DEMO_TOKEN, HUB_TOKEN, LEGACY_TOKEN, OTHER_TOKEN, TOKEN_A, ocpi_token
 
 URL = "https://emsp.example.com/ocpi/emsp/2.2.1/commands/cb/1"
 

@@ -2,7 +2,7 @@
 
 import uuid
 
-from conftest import COMMANDS, ocpi_token
+from helpers import COMMANDS, ocpi_token
 
 URL = "https://emsp.example.com/cb/h"
 BODY = {"response_url": URL, "token": ocpi_token(), "location_id": "LOC1", "evse_uid": "3256"}

@@ -3,7 +3,7 @@
 import threading
 from datetime import datetime, timedelta
 
-from conftest import OTHER_TOKEN, ocpi_token
+from helpers import OTHER_TOKEN, ocpi_token
 from ocpi_commands.dal import keys
 from ocpi_commands.ocpi.types import parse_datetime
 

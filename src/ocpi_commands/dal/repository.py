@@ -517,7 +517,7 @@ class Repository:
             values["message"] = message
         return self._update_command(
             command_id,
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk, task_token",
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
             ConditionExpression="#s = :pending",
             ExpressionAttributeNames={"#s": "status", "#r": "result"},
             ExpressionAttributeValues=_values(**values),

@@ -1,0 +1,52 @@
+"""Fixtures of the lifecycle tests (see lifecycle_support.Stack)."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from lifecycle_support import TIMEOUT, Stack
+
+from helpers import seed
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    from ocpi_commands.dal.repository import Repository
+    from ocpi_commands.loading import load_seed
+    from ocpi_commands.local.emulation import LocalAws
+    from ocpi_commands.local.receiver import EmspReceiver
+
+    timeouts = ",".join(
+        f"{c}={TIMEOUT}"
+        for c in ("START_SESSION", "STOP_SESSION", "RESERVE_NOW", "CANCEL_RESERVATION", "UNLOCK_CONNECTOR")
+    )
+    environment = {
+        "COMMAND_TIMEOUTS": timeouts,
+        "DELIVERY_RETRY_WINDOW_SECONDS": "4",
+        "DELIVERY_READ_TIMEOUT_SECONDS": "1",
+        "CREDENTIALS_CACHE_TTL_SECONDS": "0",
+    }
+    saved = {k: os.environ.get(k) for k in environment}
+    with EmspReceiver() as receiver, LocalAws(environment=environment) as local:
+        repository = Repository(local.table_name)
+        load_seed(repository, seed())
+        repository.put_simulator_behaviour("LOC1", None, {"mode": "accept"})  # answer at once
+        yield Stack(local, receiver, repository)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_errors(request):
+    """No handler may fail unexpectedly while a lifecycle test runs (faults injected on purpose aside)."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    stack = request.getfixturevalue("stack")
+    before = len(stack.local.errors)
+    yield
+    unexpected = [e for e in stack.local.errors[before:] if not getattr(request.node, "_expected_errors", False)]
+    assert not unexpected, [(e.function, repr(e.error)) for e in unexpected]

@@ -1,0 +1,100 @@
+"""Exactly one CommandResult per command: results racing the timeout, duplicates, late results."""
+
+import threading
+import time
+
+from lifecycle_support import TIMEOUT
+
+RACERS = 16
+
+
+def test_results_racing_the_deadline_deliver_exactly_once(stack):
+    """Results arrive within +-50 ms of each command's deadline: one CommandResult each, whoever wins."""
+    urls = [stack.url(f"race/{i}") for i in range(RACERS)]
+    accepted_at = {}
+    for url in urls:
+        assert stack.start_session(url, evse_uid="SILENT").result == "ACCEPTED"
+        accepted_at[url] = time.monotonic()
+    commands = {url: stack.wait_until(lambda u=url: stack.command_for(u)) for url in urls}
+
+    def report(url, offset):
+        time.sleep(max(0.0, accepted_at[url] + TIMEOUT + offset - time.monotonic()))
+        stack.report_result(commands[url].command_id, "ACCEPTED")
+
+    offsets = [(-0.05 + 0.1 * i / (RACERS - 1)) for i in range(RACERS)]  # spread over [-50 ms, +50 ms]
+    threads = [threading.Thread(target=report, args=(url, off)) for url, off in zip(urls, offsets, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = {}
+    for url in urls:
+        command = stack.wait_delivered(url, timeout=TIMEOUT + 10)
+        [post] = stack.wait_posts(url)
+        assert post.json == {"result": command.result.value}, url  # what was recorded is what was sent
+        outcomes[url] = command
+    time.sleep(1.0)  # anything that would deliver a second time has had time to do so
+    for url, command in outcomes.items():
+        assert len(stack.posts(url)) == 1, url
+        # The loser of the race is counted as late: a TIMEOUT means the charge point's answer came too late.
+        assert command.late_results == (1 if command.result.value == "TIMEOUT" else 0), url
+        description, _ = stack.wait_execution_done(command.command_id)
+        assert description["status"] == "SUCCEEDED"
+    results = [c.result.value for c in outcomes.values()]
+    print("race outcomes:", {r: results.count(r) for r in set(results)})
+    assert set(results) <= {"ACCEPTED", "TIMEOUT"}
+
+
+def test_duplicate_result_is_ignored_and_counted(stack):
+    stack.behaviour("SILENT", "silent")
+    url = stack.url("duplicate/1")
+    stack.start_session(url, evse_uid="SILENT")
+    command = stack.wait_until(lambda: (c := stack.command_for(url)) and c.task_token and c)
+    stack.report_result(command.command_id, "ACCEPTED")
+    stack.wait_delivered(url)
+    stack.report_result(command.command_id, "ACCEPTED")
+    stack.report_result(command.command_id, "REJECTED")
+    stack.wait_until(lambda: stack.command_for(url).late_results == 2)
+    time.sleep(0.5)
+    assert [p.json for p in stack.posts(url)] == [{"result": "ACCEPTED"}]
+    description, history = stack.wait_execution_done(command.command_id)
+    assert description["status"] == "SUCCEEDED"
+    assert not any(e["type"] == "TaskTimedOut" for e in history)
+
+
+def test_late_result_after_timeout_changes_nothing(stack):
+    url = stack.url("late/1")
+    stack.start_session(url, evse_uid="SILENT")
+    command = stack.wait_delivered(url, timeout=TIMEOUT + 10)
+    assert command.result.value == "TIMEOUT"
+    stack.report_result(command.command_id, "ACCEPTED")
+    stack.wait_until(lambda: stack.command_for(url).late_results == 1)
+    time.sleep(0.5)
+    assert [p.json for p in stack.posts(url)] == [{"result": "TIMEOUT"}]
+    assert stack.command_for(url).result.value == "TIMEOUT"
+
+
+def test_result_for_an_unknown_command_is_ignored(stack):
+    before = len(stack.receiver.received)
+    stack.report_result("no-such-command", "ACCEPTED")
+    stack.wait_until(
+        lambda: any(
+            i.function == "ChargePointEventsFunction" and i.event["detail"].get("command_id") == "no-such-command"
+            for i in stack.local.invocations
+        )
+    )
+    assert len(stack.receiver.received) == before
+
+
+def test_invalid_result_event_is_ignored(stack):
+    stack.report_result("whatever", "TIMEOUT")  # only this module decides TIMEOUT
+    stack.publish("Command Result Reported", {"result": "ACCEPTED"})  # no command_id
+    invalid = stack.wait_until(
+        lambda: [
+            i
+            for i in stack.local.invocations
+            if i.function == "ChargePointEventsFunction" and "ignored" in (i.result or {})
+        ],
+        timeout=5,
+    )
+    assert len(invalid) >= 2

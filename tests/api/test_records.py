@@ -1,5 +1,6 @@
 """The pending-command record: written once, only for ACCEPTED commands, with idempotency guards."""
 
+import math
 import threading
 from datetime import datetime, timedelta
 
@@ -44,7 +45,7 @@ def test_accepted_command_is_recorded_as_pending(api, ddb):
     accepted, deadline = parse_datetime(item["accepted_at"]), parse_datetime(item["deadline"])
     assert before - timedelta(seconds=1) <= accepted <= datetime.now().astimezone()
     assert deadline - accepted == timedelta(seconds=60)
-    assert item["deadline_epoch"] == int(deadline.timestamp())
+    assert item["deadline_epoch"] == math.ceil(deadline.timestamp())  # never before the deadline
     assert item["expires_at"] >= int(accepted.timestamp()) + 7 * 86400  # TTL
     assert item["gsi1pk"].startswith("PENDING#")  # listed as pending
     assert [c.command_id for c in ddb.list_pending_commands()] == [item["command_id"]]

@@ -6,6 +6,7 @@ outcome (``Duplicate``, "already resolved", ...), never an exception that reache
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -315,7 +316,8 @@ class Repository:
         if command.status == CommandStatus.PENDING:
             item["gsi1pk"] = keys.pending_shard(command.command_id)
             item["gsi1sk"] = f"{format_datetime(command.deadline)}#{command.command_id}"
-        item["deadline_epoch"] = _epoch(command.deadline)
+        # Rounded up: the state machine's wait (whole seconds) must never end before the announced deadline.
+        item["deadline_epoch"] = math.ceil(command.deadline.timestamp())
         item["expires_at"] = command.expires_at or _epoch(command.accepted_at) + COMMAND_RETENTION_SECONDS
         return item
 

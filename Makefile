@@ -23,6 +23,9 @@ venv: $(STAMP) ## Create the virtualenv from the pinned requirements
 test: $(STAMP) ## Run the whole test suite (what CI runs)
 	$(PY) -m pytest
 
+run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with embedded AWS emulation
+	$(VENV)/bin/ocpi-commands run $(RUN_ARGS)
+
 lint: $(STAMP) ## ruff + cfn-lint
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/cfn-lint template.yaml
@@ -30,4 +33,4 @@ lint: $(STAMP) ## ruff + cfn-lint
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test lint clean
+.PHONY: help venv test run lint clean

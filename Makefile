@@ -5,7 +5,12 @@ SHELL := /bin/bash
 PYTHON_FOR_VENV := $(shell scripts/find-python 3.13 3.12)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt src/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat $(filter-out requirements/sam.txt,$(wildcard requirements/*.txt)) src/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+# aws-sam-cli pins its own boto3/pydantic/click: it gets its own venv, re-created when requirements/sam.txt changes.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements/sam.txt | sha256sum | cut -c1-12)
+# `sam validate --lint` needs a region but no account or credentials; override with `make validate SAM_REGION=...`.
+SAM_REGION ?= us-east-1
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,9 +23,17 @@ $(STAMP):
 	@$(VENV)/bin/pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt -e .
 	@touch $@
 
+$(SAM_STAMP):
+	@echo "Creating $(SAM_VENV) with $(PYTHON_FOR_VENV) ($$($(PYTHON_FOR_VENV) --version 2>&1))"
+	@rm -rf $(SAM_VENV)
+	@$(PYTHON_FOR_VENV) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	@$(SAM_VENV)/bin/pip install --quiet -r requirements/sam.txt
+	@touch $@
+
 venv: $(STAMP) ## Create the virtualenv from the pinned requirements
 
-test: $(STAMP) ## Run the whole test suite (what CI runs)
+test: $(STAMP) validate ## validate, then run the whole test suite (what CI runs)
 	$(PY) -m pytest
 
 run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with embedded AWS emulation
@@ -30,7 +43,15 @@ lint: $(STAMP) ## ruff + cfn-lint
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/cfn-lint template.yaml
 
+validate: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and statemachine/*.asl.json against the template
+	scripts/sam validate --lint --region $(SAM_REGION)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) scripts/check_asl.py
+
+build: $(SAM_STAMP) ## sam build into .aws-sam/ with the Lambda runtime's python (SAM_ARGS="--config-env prod")
+	scripts/sam build $(SAM_ARGS)
+
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test run lint clean
+.PHONY: help venv test run lint validate build clean

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ocpi-commands"))
 
@@ -25,6 +26,8 @@ def _namespace() -> str:
 
 def metric(name: str, value: float = 1, unit: MetricUnit | str = MetricUnit.Count, **dimensions: str) -> None:
     """Emit one EMF metric with its own dimensions (kept to command type / outcome)."""
+    if is_metrics_disabled():
+        return
     with single_metric(name=name, unit=unit, value=value, namespace=_namespace()) as m:
         for key, val in dimensions.items():
             m.add_dimension(name=key, value=str(val))

@@ -130,6 +130,7 @@ class LocalAws:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
         self._stream: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.stream_listeners: list[Callable[[dict[str, Any]], None]] = []
         self._stream_thread: threading.Thread | None = None
         self._patches: list[tuple[Any, str, Any]] = []
         self._mock: Any = None
@@ -432,6 +433,7 @@ class LocalAws:
         while not self._stopping.is_set():
             record = self._stream.get()
             if record is None:
+                self._stream.task_done()
                 return
             batch = [record]
             while len(batch) < 25:
@@ -440,12 +442,33 @@ class LocalAws:
                 except queue.Empty:
                     break
                 if more is None:
+                    self._stream.task_done()
                     self._stopping.set()
                     break
                 batch.append(more)
-            for logical_id, filters, _ in self._esm:
-                selected = [r for r in batch if not filters or any(_matches(f, r) for f in filters)]
-                self._deliver_stream_batch(logical_id, selected)
+            try:
+                self._process_stream_batch(batch)
+            finally:
+                for _ in batch:
+                    self._stream.task_done()
+
+    def _process_stream_batch(self, batch: list[dict[str, Any]]) -> None:
+        for listener in list(self.stream_listeners):
+            for item in batch:
+                try:
+                    listener(item)
+                except Exception:  # noqa: S112 - an observer never stops the stream
+                    continue
+        for logical_id, filters, _ in self._esm:
+            selected = [r for r in batch if not filters or any(_matches(f, r) for f in filters)]
+            self._deliver_stream_batch(logical_id, selected)
+
+    def wait_stream_idle(self, timeout: float = 10.0) -> bool:
+        """Wait (with a deadline) until every stream record so far has been handed to its consumers."""
+        deadline = time.monotonic() + timeout
+        while self._stream.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._stream.unfinished_tasks
 
     def _deliver_stream_batch(self, logical_id: str, records: list[dict[str, Any]]) -> None:
         attempts = 0

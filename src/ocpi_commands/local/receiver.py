@@ -100,7 +100,8 @@ class EmspReceiver:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
     def __enter__(self) -> "EmspReceiver":

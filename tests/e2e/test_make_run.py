@@ -1,0 +1,163 @@
+"""End to end, as a user runs it: `make run` in a subprocess, driven over real HTTP on loopback."""
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import ocpi_token
+from ocpi_commands.local.emulation import free_port
+from ocpi_commands.local.receiver import EmspReceiver
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 3
+pytestmark = pytest.mark.e2e
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Server:
+    def __init__(self, port: int, aws_port: int, log: Path):
+        self.base = f"http://127.0.0.1:{port}"
+        self.ports = (port, aws_port)
+        self.log = log
+
+    def request(self, method: str, path: str, body=None, token="demo-emsp-token-c", headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", "Token " + base64.b64encode(token.encode()).decode())
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                return response.status, dict(response.headers), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port, aws_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("make-run") / "make-run.log"
+    args = f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"RUN_ARGS={args}"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            if "Ctrl-C stops everything" in log.read_text() and _port_open(port):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"make run did not start:\n{log.read_text()[-3000:]}")
+        yield Server(port, aws_port, log)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+    assert "Stopped: nothing is left listening." in log.read_text(), log.read_text()[-3000:]
+    assert not any(_port_open(p) for p in (port, aws_port))
+
+
+@pytest.fixture(scope="module")
+def emsp():
+    with EmspReceiver() as receiver:
+        yield receiver
+
+
+def start_body(url, evse_uid="3256", location_id="LOC1"):
+    return {"response_url": url, "token": ocpi_token(), "location_id": location_id, "evse_uid": evse_uid}
+
+
+def test_banner_tells_how_to_use_it(server):
+    text = server.log.read_text()
+    assert f"{server.base}/ocpi/versions" in text
+    assert "demo-emsp-token-c" in text and "curl -s -X POST" in text
+
+
+def test_accepted_start_session_result_reaches_the_emsp(server, emsp):
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-1"
+    status, headers, body = server.request(
+        "POST",
+        "/ocpi/cpo/2.2.1/commands/START_SESSION",
+        start_body(url),
+        headers={"X-Request-ID": "e2e-req", "X-Correlation-ID": "e2e-corr"},
+    )
+    assert (status, body["status_code"], body["data"]) == (200, 1000, {"result": "ACCEPTED", "timeout": TIMEOUT})
+    assert headers["X-Request-ID"] == "e2e-req" and headers["OCPI-to-party-id"] == "TNM"
+    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-1", timeout=20)
+    assert post.json == {"result": "ACCEPTED"}
+    assert post.header("Authorization") == "Token " + base64.b64encode(b"demo-token-issued-by-emsp").decode()
+    assert post.header("X-Correlation-ID") == "e2e-corr"
+    assert post.header("X-Request-ID") not in (None, "e2e-req")
+    assert (post.header("OCPI-from-country-code"), post.header("OCPI-from-party-id")) == ("NL", "CPO")
+    assert (post.header("OCPI-to-country-code"), post.header("OCPI-to-party-id")) == ("DE", "TNM")
+
+
+def test_silent_charger_gives_timeout_at_the_announced_time(server, emsp):
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-silent"
+    sent = time.time()
+    status, _, body = server.request("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(url, "SILENT"))
+    assert body["data"] == {"result": "ACCEPTED", "timeout": TIMEOUT}
+    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-silent", timeout=TIMEOUT + 15)
+    assert post.json == {"result": "TIMEOUT"}
+    assert TIMEOUT <= post.at - sent <= TIMEOUT + 4
+
+
+def test_unknown_location_is_2003(server, emsp):
+    status, _, body = server.request(
+        "POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(f"{emsp.url}/x", location_id="NOWHERE")
+    )
+    assert (status, body["status_code"], body["data"]["result"]) == (200, 2003, "REJECTED")
+
+
+def test_bad_token_is_401(server, emsp):
+    status, _, body = server.request(
+        "POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(f"{emsp.url}/y"), token="not-a-token"
+    )
+    assert (status, body["status_code"]) == (401, 2000)
+    assert body["timestamp"].endswith("Z")
+
+
+def test_operator_cli_reads_the_running_stack(server):
+    result = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "ocpi-commands"),
+            "--local",
+            "--aws-port",
+            str(server.ports[1]),
+            "--json",
+            "party",
+            "list",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DE*TNM" in {p["party"] for p in json.loads(result.stdout)}

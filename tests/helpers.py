@@ -80,7 +80,10 @@ class Api:
             all_headers["Authorization"] = auth(token)
         all_headers.update(headers or {})
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-        response = self.module.handler(build_event(method, path, all_headers, payload), None)
+        from ocpi_commands.local.emulation import FunctionContext
+
+        context = FunctionContext(function_name="ocpi-local-ApiFunction")
+        response = self.module.handler(build_event(method, path, all_headers, payload), context)
         return ApiAnswer(response)
 
     def command(self, command_type: str, body: Any, **kwargs: Any) -> "ApiAnswer":

@@ -203,7 +203,7 @@ class Deliverer:
                 command, owner, attempt, Classified("failed", error=refusal), DeliveryStatus.FAILED, request_id
             )
             logger.error("CommandResult not delivered", extra={**log_keys, "reason": refusal})
-            metric("DeliveryFailures", Reason="refused")
+            metric("DeliveryFailures")
             return DeliveryStatus.FAILED
 
         assert party is not None
@@ -239,7 +239,7 @@ class Deliverer:
                 final = DeliveryStatus.DELIVERED if verdict.outcome == "delivered" else DeliveryStatus.FAILED
                 self._finish(command, owner, attempt, verdict, final, request_id)
                 if final == DeliveryStatus.FAILED:
-                    metric("DeliveryFailures", Reason=verdict.outcome)
+                    metric("DeliveryFailures")
                     logger.error("CommandResult not delivered", extra={**log_keys, "reason": verdict.error})
                 else:
                     metric("Delivered", Result=command.result.value)
@@ -247,7 +247,7 @@ class Deliverer:
             wait = backoff_seconds(attempt.number)
             if self.clock() + timedelta(seconds=wait) >= window_end:
                 self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED, request_id)
-                metric("DeliveryFailures", Reason="retries_exhausted")
+                metric("DeliveryFailures")
                 logger.error(
                     "CommandResult not delivered: retry window exhausted",
                     extra={**log_keys, "attempts": attempt.number, "reason": verdict.error},

@@ -186,16 +186,27 @@ class Lifecycle:
         if transition.won:
             assert command is not None
             latency_ms = int((now - command.accepted_at).total_seconds() * 1000)
-            bind(**{"command_id": command_id, "party": command.party.key, "command_type": command.command_type.value})
+            self._bind(command)
             metric("CommandResults", CommandType=command.command_type.value, Result=result.value)
+            metric("ResultsRecorded")
             metric("TimeToResult", latency_ms, unit="Milliseconds", CommandType=command.command_type.value)
             if result == CommandResultType.TIMEOUT:
-                metric("Timeouts", CommandType=command.command_type.value)
+                metric("Timeouts")
             logger.info(
                 "Command resolved",
                 extra={"result": result.value, "source": source.value, "time_to_result_ms": latency_ms},
             )
         return ResolveOutcome(transition.won, command)
+
+    @staticmethod
+    def _bind(command: PendingCommand) -> None:
+        """Every following log line of this invocation names the command and its correlation id."""
+        bind(
+            command_id=command.command_id,
+            party=command.party.key,
+            command_type=command.command_type.value,
+            correlation_id=command.correlation_id,
+        )
 
     def _resume_or_ignore(self, outcome: ResolveOutcome, owner: str, what: str) -> ResolveOutcome:
         """The transition was not ours: resume our own interrupted delivery, or count a late result."""
@@ -204,7 +215,7 @@ class Lifecycle:
             metric("UnknownCommandResults")
             logger.warning(f"{what} for an unknown command ignored")
             return outcome
-        bind(command_id=command.command_id, party=command.party.key, command_type=command.command_type.value)
+        self._bind(command)
         if command.delivery_owner == owner and command.delivery_status == DeliveryStatus.DELIVERING:
             logger.warning("Resuming an interrupted delivery", extra={"attempts": len(command.delivery_attempts)})
             return ResolveOutcome(False, command, self.deliverer.deliver(command, owner))
@@ -218,7 +229,7 @@ class Lifecycle:
             resumed = self._resume_or_ignore(outcome, owner, "Result")
             if resumed.delivery is None and resumed.command is not None:
                 self.repository.count_late_result(report.command_id)
-                metric("LateResults", CommandType=resumed.command.command_type.value)
+                metric("LateResults")
                 logger.warning(
                     "Late or duplicate result ignored: the command was already resolved",
                     extra={
@@ -252,7 +263,7 @@ class Lifecycle:
         if not outcome.won:
             resumed = self._resume_or_ignore(outcome, owner, "Timeout")
             if resumed.delivery is None and resumed.command is not None:
-                metric("ResultsAtDeadline", CommandType=resumed.command.command_type.value)
+                metric("ResultsAtDeadline")
                 logger.info(
                     "The charge point's answer was recorded before the timeout resolution",
                     extra={"recorded": resumed.command.result.value if resumed.command.result else None},
@@ -334,7 +345,12 @@ class Lifecycle:
             return ResolveOutcome(False, None)
         notice_id = f"{reservation.command_id}-canceled-by-cpo"
         owner = f"cpo-cancel:{reservation.command_id}"
-        bind(command_id=notice_id, party=reservation.owner.key, command_type=CommandType.RESERVE_NOW.value)
+        bind(
+            command_id=notice_id,
+            party=reservation.owner.key,
+            command_type=CommandType.RESERVE_NOW.value,
+            correlation_id=reservation.correlation_id,
+        )
         now = self.clock()
         canceled = self.repository.cancel_reservation(reservation.owner, reservation.reservation_id, now, by="CPO")
         if canceled is None:

@@ -41,7 +41,7 @@ from ocpi_commands.domain.errors import (
     OcpiError,
     TemporarilyUnavailable,
 )
-from ocpi_commands.observability import bind, logger, metric, start_invocation
+from ocpi_commands.observability import bind, logger, mask_token, metric, start_invocation
 from ocpi_commands.ocpi.commands import (
     CancelReservation,
     CommandResponse,
@@ -156,6 +156,7 @@ def _receive(command_type: CommandType, body: OcpiModel) -> Response:
             "duplicate": answer.duplicate,
             "location_id": getattr(body, "location_id", None),
             "evse_uid": getattr(body, "evse_uid", None),
+            "token": mask_token(body.token.to_json_dict()) if hasattr(body, "token") else None,
         },
     )
     return _json(200, envelope(answer.status_code, answer.response.to_json_dict(), answer.status_message))

@@ -20,15 +20,19 @@ from ocpi_commands.domain.lifecycle import (
     SessionReport,
 )
 from ocpi_commands.handlers.runtime import event_detail, lifecycle
+from ocpi_commands.handlers.tracing import traced
 from ocpi_commands.observability import bind, logger, metric, start_invocation
 
 
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     detail_type = event.get("detail-type")
     detail = event_detail(event)
     event_id = event.get("id") or ""
-    bind(event_id=event_id, detail_type=detail_type, command_id=detail.get("command_id"))
+    bind(event_id=event_id, detail_type=detail_type)
+    if detail_type == EVENT_RESULT_REPORTED:
+        bind(command_id=detail.get("command_id"))
     try:
         if detail_type == EVENT_RESULT_REPORTED:
             outcome = lifecycle().record_charge_point_result(ResultReport.model_validate(detail), event_id)

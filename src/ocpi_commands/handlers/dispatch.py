@@ -12,6 +12,7 @@ from ocpi_commands.config import get_settings
 from ocpi_commands.domain.lifecycle import EVENT_COMMAND_DISPATCHED, dispatch_detail
 from ocpi_commands.domain.models import CommandStatus
 from ocpi_commands.handlers.runtime import is_dependency_error, lifecycle, repository
+from ocpi_commands.handlers.tracing import traced
 from ocpi_commands.observability import bind, logger, metric, start_invocation
 from ocpi_commands.ocpi.commands import CommandType
 from ocpi_commands.ocpi.types import utc_now
@@ -73,6 +74,7 @@ def dispatch(command_id: str, task_token: str, execution_arn: str | None) -> dic
     return {"dispatched": True}
 
 
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     try:

@@ -8,9 +8,11 @@ is the one (and only) CommandResult.
 from typing import Any
 
 from ocpi_commands.handlers.runtime import DependencyUnavailable, is_dependency_error, lifecycle
+from ocpi_commands.handlers.tracing import traced
 from ocpi_commands.observability import bind, logger, start_invocation
 
 
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     command_id = event["command_id"]

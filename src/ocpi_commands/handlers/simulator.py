@@ -20,6 +20,7 @@ from ocpi_commands import aws
 from ocpi_commands.config import get_settings
 from ocpi_commands.domain.lifecycle import EVENT_RESULT_REPORTED, EVENT_SESSION_UPDATED
 from ocpi_commands.handlers.runtime import event_detail, repository
+from ocpi_commands.handlers.tracing import traced
 from ocpi_commands.observability import bind, logger, start_invocation
 from ocpi_commands.ocpi.commands import CommandResultType, CommandType
 from ocpi_commands.ocpi.locations import SessionStatus
@@ -91,10 +92,17 @@ def answer(detail: dict[str, Any], behaviour: Behaviour) -> list[tuple[str, dict
     return events
 
 
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     detail = event_detail(event)
-    bind(command_id=detail.get("command_id"), command_type=detail.get("command_type"))
+    party = detail.get("party") or {}
+    bind(
+        command_id=detail.get("command_id"),
+        command_type=detail.get("command_type"),
+        party=f"{party.get('country_code')}*{party.get('party_id')}" if party else None,
+        correlation_id=detail.get("correlation_id"),
+    )
     behaviour = behaviour_for(detail)
     logger.info(
         "Simulated charge point received a command",

@@ -13,6 +13,7 @@ from typing import Any
 from ocpi_commands import aws
 from ocpi_commands.config import get_settings
 from ocpi_commands.dal.repository import deserialize
+from ocpi_commands.handlers.tracing import traced
 from ocpi_commands.observability import logger, metric, start_invocation
 
 
@@ -37,6 +38,7 @@ def start(item: dict[str, Any]) -> bool:
     return True
 
 
+@traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     failures = []

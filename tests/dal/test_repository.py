@@ -171,7 +171,7 @@ def without_ttl(command: PendingCommand | None) -> dict[str, Any]:
 def test_the_sample_seed_loads_and_every_party_is_found_by_its_token(repository):
     sample = seed()
     counts = load_seed(repository, sample)
-    assert counts["parties"] == len(sample["parties"]) == 6
+    assert counts["parties"] == len(sample["parties"]) > 1
     assert sorted(p.ref.key for p in repository.list_parties()) == sorted(
         f"{p['country_code']}*{p['party_id']}" for p in sample["parties"]
     )
@@ -185,7 +185,7 @@ def test_the_sample_seed_loads_and_every_party_is_found_by_its_token(repository)
     assert repository.get_party_by_token_sha256(token_sha256("no-such-token")) is None
     # Loading the same seed again changes nothing (parties are replaced in place, tokens unchanged).
     load_seed(repository, sample)
-    assert len(repository.list_parties()) == 6
+    assert len(repository.list_parties()) == len(sample["parties"])
 
 
 def test_a_party_round_trips_with_every_field(repository):

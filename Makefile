@@ -39,6 +39,12 @@ test: $(STAMP) validate ## validate, then run the whole test suite (what CI runs
 run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with embedded AWS emulation
 	$(VENV)/bin/ocpi-commands run $(RUN_ARGS)
 
+load: $(STAMP) ## Local load test: 2000 commands racing their timeouts (LOAD_ARGS="--commands 5000")
+	$(PY) scripts/load_test.py $(LOAD_ARGS)
+
+fuzz: $(STAMP) ## The property-based and schema-driven fuzzing, thorough (FUZZ_EXAMPLES=5000 per property)
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -p no:cacheprovider tests/hardening
+
 lint: $(STAMP) ## ruff + cfn-lint
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/cfn-lint template.yaml
@@ -54,4 +60,4 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/ with the Lambda runtime's python
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test run lint validate build clean
+.PHONY: help venv test run load fuzz lint validate build clean

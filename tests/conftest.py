@@ -48,7 +48,6 @@ def no_secret_in_any_log_line() -> Iterator[None]:
     logging.getLogger().removeHandler(others)
     secrets = _secrets()
     leaks = [(secret, line[:300]) for line in ours.lines + others.lines for secret in secrets if secret in line]
-    assert len(ours.lines) > 0
     assert not leaks, leaks[:5]
 
 

@@ -87,14 +87,21 @@ def test_result_for_an_unknown_command_is_ignored(stack):
 
 
 def test_invalid_result_event_is_ignored(stack):
-    stack.report_result("whatever", "TIMEOUT")  # only this module decides TIMEOUT
-    stack.publish("Command Result Reported", {"result": "ACCEPTED"})  # no command_id
-    invalid = stack.wait_until(
-        lambda: [
+    before = len(stack.receiver.received)
+    stack.report_result("invalid-1", "TIMEOUT")  # only this module decides TIMEOUT
+    stack.publish("Command Result Reported", {"result": "ACCEPTED", "note": "invalid-2"})  # no command_id
+
+    def ignored():
+        found = [
             i
             for i in stack.local.invocations
-            if i.function == "ChargePointEventsFunction" and "ignored" in (i.result or {})
-        ],
-        timeout=5,
-    )
-    assert len(invalid) >= 2
+            if i.function == "ChargePointEventsFunction"
+            and "ignored" in (i.result or {})
+            and (i.event["detail"].get("command_id") == "invalid-1" or i.event["detail"].get("note") == "invalid-2")
+        ]
+        return found if len(found) == 2 else None
+
+    invalid = stack.wait_until(ignored, timeout=10)
+    assert invalid is not None and len(invalid) == 2
+    assert "TIMEOUT" in str([i.result for i in invalid]) and "command_id" in str([i.result for i in invalid])
+    assert len(stack.receiver.received) == before

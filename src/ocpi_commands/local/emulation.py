@@ -131,6 +131,8 @@ class LocalAws:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-async")
         self._stream: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.stream_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._stream_pending: list[dict[str, Any]] | None = None
+        self._sequence = 0
         self._stream_thread: threading.Thread | None = None
         self._patches: list[tuple[Any, str, Any]] = []
         self._mock: Any = None
@@ -358,6 +360,7 @@ class LocalAws:
 
     def _install_patches(self) -> None:
         from moto.awslambda.models import LambdaFunction
+        from moto.dynamodb.models import DynamoDBBackend
         from moto.dynamodb.models.table import StreamShard
         from moto.dynamodb.responses import DynamoHandler
         from moto.events.models import Rule
@@ -397,8 +400,16 @@ class LocalAws:
 
         def stream_add(shard: Any, old: Any, new: Any) -> None:
             original_add(shard, old, new)
-            record = shard.items[-1].to_json()
-            local._stream.put(json.loads(json.dumps(record, default=_json_default)))
+            record = json.loads(json.dumps(shard.items.pop().to_json(), default=_json_default))
+            # The records are handed over here, so moto does not keep them (nor copy them, see below).
+            local._sequence += 1
+            record["dynamodb"]["SequenceNumber"] = str(local._sequence)
+            # Held until the request succeeds: a cancelled transaction emits no stream record on AWS,
+            # while moto adds them before rolling the table back.
+            if local._stream_pending is None:
+                local._stream.put(record)
+            else:
+                local._stream_pending.append(record)
 
         def guarded(handler_cls: Any, service: str, serialize: bool) -> None:
             original = handler_cls.call_action
@@ -411,11 +422,19 @@ class LocalAws:
                     raise JsonRESTError(fault, f"injected fault: {fault}")
                 if serialize:
                     with local._lock:
-                        return original(self)
+                        local._stream_pending = []
+                        response = original(self)
+                        status = response[0] if isinstance(response, tuple) else 200
+                        if isinstance(status, int) and status < 400:
+                            for record in local._stream_pending:
+                                local._stream.put(record)
+                        local._stream_pending = None
+                        return response
                 return original(self)
 
             local._patch(handler_cls, "call_action", call_action)
 
+        self._patch(DynamoDBBackend, "transact_write_items", _transact_write_items)
         self._patch(LambdaFunction, "invoke", lambda_invoke)
         self._patch(Rule, "send_to_targets", send_to_targets)
         self._patch(StreamShard, "add", stream_add)
@@ -506,6 +525,73 @@ class LocalAws:
             if pending:
                 return pending.pop(0)
         return None
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems: every condition is checked, then every write applied (DynamoDB's semantics).
+
+    moto's own version deep-copies every table of the transaction to roll back on failure, which makes
+    a transaction cost O(table size). Requests are serialised by the emulation, so checking first and
+    writing second is atomic here.
+    """
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+    operations = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException()
+        op_type, op = next(iter(item.items()))
+        table = backend.get_table(op["TableName"])
+        if op_type == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        identity = (op["TableName"], json.dumps(key, sort_keys=True))
+        if identity in seen:
+            raise MultipleTransactionsException()
+        seen.add(identity)
+        current = backend.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        failed = condition is not None and not get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current)
+        if failed:
+            old = (
+                current.to_json()["Attributes"]
+                if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                else None
+            )
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        else:
+            errors.append((None, None, None))
+        operations.append((op_type, op, key))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for op_type, op, key in operations:
+        if op_type == "Put":
+            backend.put_item(op["TableName"], op["Item"])
+        elif op_type == "Delete":
+            backend.delete_item(op["TableName"], key)
+        elif op_type == "Update":
+            backend.update_item(
+                op["TableName"],
+                key,
+                update_expression=op["UpdateExpression"],
+                expression_attribute_names=op.get("ExpressionAttributeNames"),
+                expression_attribute_values=op.get("ExpressionAttributeValues"),
+            )
 
 
 def _json_default(value: Any) -> Any:

@@ -42,6 +42,9 @@ run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with em
 load: $(STAMP) ## Local load test: 2000 commands racing their timeouts (LOAD_ARGS="--commands 5000")
 	$(PY) scripts/load_test.py $(LOAD_ARGS)
 
+bench: $(STAMP) ## Benchmarks and cost model: cold start, warm, AWS calls, transitions, $ per 1M (bench/README.md)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 fuzz: $(STAMP) ## The property-based and schema-driven fuzzing, thorough (FUZZ_EXAMPLES=5000 per property)
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -p no:cacheprovider tests/hardening
 
@@ -56,8 +59,9 @@ validate: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and statemachi
 
 build: $(SAM_STAMP) ## sam build into .aws-sam/ with the Lambda runtime's python (SAM_ARGS="--config-env prod")
 	scripts/sam build $(SAM_ARGS)
+	scripts/precompile-build
 
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test run load fuzz lint validate build clean
+.PHONY: help venv test run load bench fuzz lint validate build clean

@@ -24,7 +24,7 @@ from ocpi_commands.domain.models import (
 )
 from ocpi_commands.handlers.simulator import Behaviour
 from ocpi_commands.ocpi.commands import CommandType
-from ocpi_commands.ocpi.locations import Location, Session
+from ocpi_commands.ocpi.objects import Location, Session
 from ocpi_commands.ocpi.types import URL, DateTime
 
 

@@ -10,7 +10,7 @@ from ocpi_checks import assert_ocpi_answer
 from schemathesis.generation import GenerationMode
 
 from helpers import DEMO_TOKEN, auth
-from ocpi_commands.handlers.api import openapi_document
+from ocpi_commands.handlers.openapi import openapi_document
 from ocpi_commands.local.apigw import build_event
 
 SCHEMA = schemathesis.openapi.from_dict(openapi_document())

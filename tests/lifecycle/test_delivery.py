@@ -17,6 +17,7 @@ def _clean_receiver_script(stack):
 
 
 def test_transient_failures_are_retried_until_delivered(stack):
+    stack.configure(DELIVERY_RETRY_WINDOW_SECONDS="15")  # three backoffs (0.5 s, 1 s, 2 s, +-20 %) fit
     stack.receiver.script[:] = [Reply(503), Reply(429), Reply(close=True)]
     url = stack.url("retry/ok")
     stack.start_session(url)

@@ -377,7 +377,7 @@ def cmd_simulator_set(args: argparse.Namespace, target: Target) -> None:
 
 
 def cmd_openapi(args: argparse.Namespace, _: Target | None) -> None:
-    from ocpi_commands.handlers.api import openapi_document
+    from ocpi_commands.handlers.openapi import openapi_document
 
     text = json.dumps(openapi_document(), indent=2)
     if args.output:

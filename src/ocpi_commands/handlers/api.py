@@ -16,17 +16,15 @@ Answers, in order of precedence (README, "Answers"):
   dependency failure               200, 3000 (nothing was accepted)
 """
 
-# No "from __future__ import annotations" here: Powertools reads the route signatures at runtime.
 import base64
 import json
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from ocpi_commands.config import Settings, get_settings
 from ocpi_commands.dal.repository import Repository
@@ -42,27 +40,15 @@ from ocpi_commands.domain.errors import (
     TemporarilyUnavailable,
 )
 from ocpi_commands.observability import bind, logger, mask_token, metric, start_invocation
-from ocpi_commands.ocpi.commands import (
-    CancelReservation,
-    CommandResponse,
-    CommandResponseType,
-    CommandType,
-    ReserveNow,
-    StartSession,
-    StopSession,
-    UnlockConnector,
-)
+from ocpi_commands.ocpi.commands import REQUEST_MODELS, CommandResponse, CommandResponseType, CommandType
 from ocpi_commands.ocpi.envelope import Header, StatusCode, envelope
 from ocpi_commands.ocpi.types import OcpiModel, display_text
-from ocpi_commands.ocpi.versions import (
-    COMMANDS_PATH,
-    VERSION_DETAILS_PATH,
-    VERSIONS_PATH,
-    version_details,
-    version_list,
-)
+from ocpi_commands.ocpi.versions import COMMANDS_PATH, VERSION_DETAILS_PATH, VERSIONS_PATH
 
-app = APIGatewayRestResolver(enable_validation=True)
+# Requests are validated by the OCPI models directly (``REQUEST_MODELS``); the OpenAPI document is
+# generated from the same models by ``ocpi_commands.handlers.openapi`` (not imported here: the
+# framework's validation machinery would cost cold-start time on the path eMSPs wait for).
+app = APIGatewayRestResolver()
 
 _COMMAND_PATH_RE = re.compile(rf"^{re.escape(COMMANDS_PATH)}/[^/]+/?$")
 
@@ -93,25 +79,6 @@ def reset_state() -> None:
     global _state
     _state = None
 
-
-class CommandResponseEnvelope(OcpiModel):
-    """The OCPI envelope around a CommandResponse (documents the answer in the OpenAPI document)."""
-
-    data: CommandResponse | None = None
-    status_code: int
-    status_message: str | None = None
-    timestamp: str
-
-
-_COMMAND_RESPONSES: dict[int | str, Any] = {
-    200: {
-        "description": "CommandResponse in the OCPI envelope (status_code 1000, 2001 or 2003)",
-        "content": {"application/json": {"model": CommandResponseEnvelope}},
-    },
-    400: {"description": "The body is not JSON (status_code 2001)"},
-    401: {"description": "Missing, malformed or unknown credentials token (status_code 2000)"},
-    413: {"description": "The body is too large (status_code 2001)"},
-}
 
 # ---------------------------------------------------------------------------------------- helpers
 
@@ -185,33 +152,20 @@ def _base_url() -> str:
 # ---------------------------------------------------------------------------------------- routes
 
 
-@app.post(f"{COMMANDS_PATH}/START_SESSION", responses=_COMMAND_RESPONSES)
-def start_session(body: Annotated[StartSession, Body()]):
-    return _receive(CommandType.START_SESSION, body)
+@app.post(f"{COMMANDS_PATH}/<command>")
+def command(command: str) -> Response:
+    try:
+        command_type = CommandType(command)
+    except ValueError:
+        return _unknown_command(command)
+    try:
+        body = REQUEST_MODELS[command_type].model_validate(app.context["body"])
+    except ValidationError as exc:
+        return _schema_error_response(_field_errors(exc.errors()))
+    return _receive(command_type, body)
 
 
-@app.post(f"{COMMANDS_PATH}/STOP_SESSION", responses=_COMMAND_RESPONSES)
-def stop_session(body: Annotated[StopSession, Body()]):
-    return _receive(CommandType.STOP_SESSION, body)
-
-
-@app.post(f"{COMMANDS_PATH}/RESERVE_NOW", responses=_COMMAND_RESPONSES)
-def reserve_now(body: Annotated[ReserveNow, Body()]):
-    return _receive(CommandType.RESERVE_NOW, body)
-
-
-@app.post(f"{COMMANDS_PATH}/CANCEL_RESERVATION", responses=_COMMAND_RESPONSES)
-def cancel_reservation(body: Annotated[CancelReservation, Body()]):
-    return _receive(CommandType.CANCEL_RESERVATION, body)
-
-
-@app.post(f"{COMMANDS_PATH}/UNLOCK_CONNECTOR", responses=_COMMAND_RESPONSES)
-def unlock_connector(body: Annotated[UnlockConnector, Body()]):
-    return _receive(CommandType.UNLOCK_CONNECTOR, body)
-
-
-@app.post(f"{COMMANDS_PATH}/<command>", responses=_COMMAND_RESPONSES)
-def unknown_command(command: str):
+def _unknown_command(command: str) -> Response:
     # CommandType is a closed enum in 2.2.1 (an OpenEnum in 2.3.0): a command we do not know is a
     # command we do not support. Enum values are case-sensitive, so "start_session" lands here too.
     message = f"Unknown command {command[:64]}"
@@ -224,13 +178,17 @@ def unknown_command(command: str):
 
 
 @app.get(VERSIONS_PATH)
-def versions():
+def versions() -> Response:
+    from ocpi_commands.ocpi.version_objects import version_list  # rare requests: kept off the cold path
+
     data = [v.to_json_dict() for v in version_list(_base_url())]
     return _json(200, envelope(StatusCode.SUCCESS, data))
 
 
 @app.get(VERSION_DETAILS_PATH)
-def details():
+def details() -> Response:
+    from ocpi_commands.ocpi.version_objects import version_details
+
     return _json(200, envelope(StatusCode.SUCCESS, version_details(_base_url()).to_json_dict()))
 
 
@@ -242,22 +200,13 @@ def not_found(_: Exception) -> Response:
     return _error(NotFound(f"No OCPI endpoint at {path[:128]}"))
 
 
-@app.exception_handler(RequestValidationError)
-def invalid_request(exc: RequestValidationError) -> Response:
-    errors = exc.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return _error(NotJson("The body is not valid JSON"))
-    message = _field_errors(errors)
-    return _json(200, envelope(StatusCode.INVALID_PARAMETERS, _rejected_data(message), message))
-
-
 @app.exception_handler(OcpiError)
 def ocpi_error(exc: OcpiError) -> Response:
     return _error(exc)
 
 
-def _check_command_body(raw: str | None) -> None:
-    """A command body must be one JSON object (the framework would accept other shapes)."""
+def _command_body(raw: str | None) -> dict[str, Any]:
+    """A command body must be one JSON object."""
     if raw is None or raw.strip() == "":
         raise InvalidParameters("Invalid or missing parameters: the body is empty; a JSON object is expected")
     try:
@@ -266,6 +215,11 @@ def _check_command_body(raw: str | None) -> None:
         raise NotJson("The body is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise InvalidParameters("Invalid or missing parameters: the body must be a JSON object")
+    return parsed
+
+
+def _schema_error_response(message: str) -> Response:
+    return _json(200, envelope(StatusCode.INVALID_PARAMETERS, _rejected_data(message), message))
 
 
 def _schema_error(message: str) -> dict[str, Any]:
@@ -375,9 +329,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         caller = identify_caller(party, status, headers, functional_module=path.startswith(COMMANDS_PATH))
         bind(party=caller.acting_as.key)
         event = _decode_base64_body(event)
+        body = None
         if event.get("httpMethod") == "POST" and path.startswith(COMMANDS_PATH):
-            _check_command_body(event.get("body"))
-        app.append_context(caller=caller, meta=meta)
+            body = _command_body(event.get("body"))
+        app.append_context(caller=caller, meta=meta, body=body)
         response = app.resolve(event, context)
     except InvalidParameters as exc:
         response = _schema_error(exc.message)
@@ -404,13 +359,3 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point."""
     return handle(event, context)
-
-
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document generated from the same models that validate requests."""
-    schema = app.get_openapi_json_schema(
-        title="OCPI 2.2.1 Commands receiver (CPO)",
-        version="2.2.1",
-        summary="START_SESSION, STOP_SESSION, RESERVE_NOW, CANCEL_RESERVATION and UNLOCK_CONNECTOR",
-    )
-    return json.loads(schema)

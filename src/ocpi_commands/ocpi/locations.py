@@ -1,13 +1,11 @@
-"""The parts of OCPI Location and Session objects that the Commands rules need.
+"""The parts of OCPI Locations (EVSEs, connectors, capabilities) and Sessions that the Commands rules need.
 
-These models read full OCPI Location / Session JSON (every other field is ignored), so a CPO can load
-the objects its Locations and Sessions modules already publish.
+The full-object readers used to load OCPI Location and Session JSON are in ``ocpi.objects``.
 """
 
 from enum import Enum
 
-from ocpi_commands.ocpi.tokens import TokenType
-from ocpi_commands.ocpi.types import CiString, DateTime, OcpiModel
+from ocpi_commands.ocpi.types import CiString, OcpiModel
 
 
 class Capability(str, Enum):
@@ -44,40 +42,9 @@ class Evse(OcpiModel):
     connectors: list[Connector] = []
 
 
-class Location(OcpiModel):
-    country_code: CiString(2) | None = None
-    party_id: CiString(3) | None = None
-    id: CiString(36)
-    evses: list[Evse] = []
-    last_updated: DateTime | None = None
-
-
 class SessionStatus(str, Enum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     INVALID = "INVALID"
     PENDING = "PENDING"
     RESERVATION = "RESERVATION"
-
-
-class CdrToken(OcpiModel):
-    country_code: CiString(2)
-    party_id: CiString(3)
-    uid: CiString(36)
-    type: TokenType
-    contract_id: CiString(36)
-
-
-class Session(OcpiModel):
-    """An OCPI Session; its owner (the eMSP) is ``cdr_token.country_code`` / ``party_id``."""
-
-    country_code: CiString(2) | None = None
-    party_id: CiString(3) | None = None
-    id: CiString(36)
-    cdr_token: CdrToken
-    location_id: CiString(36)
-    evse_uid: CiString(36)
-    connector_id: CiString(36)
-    status: SessionStatus
-    authorization_reference: CiString(36) | None = None
-    last_updated: DateTime | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ocpi_commands.ocpi.commands import CommandType
+from ocpi_commands.ocpi.types import format_datetime
 
 LOCAL_TABLE = "ocpi-local-commands"
 LOCAL_BUS = "ocpi-local-commands"
@@ -301,11 +302,15 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
         from ocpi_commands.observability import mask_token
 
         record["request"]["token"] = mask_token(command.request["token"])
+
+    def at(moment: Any) -> str:
+        return format_datetime(moment) if moment else "-"
+
     lines = [
         f"{command.command_type.value} {command.command_id} from {command.party.key}",
         f"  response_url   {command.response_url}",
-        f"  accepted       {command.accepted_at}  (timeout {command.timeout} s, deadline {command.deadline})",
-        f"  dispatched     {command.dispatched_at or '-'}",
+        f"  accepted       {at(command.accepted_at)}  (timeout {command.timeout} s, deadline {at(command.deadline)})",
+        f"  dispatched     {at(command.dispatched_at)}",
         f"  status         {command.status.value}"
         + (
             f"  result {command.result.value} ({command.result_source.value}) at {command.resolved_at}"
@@ -313,7 +318,7 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
             else ""
         ),
         f"  delivery       {command.delivery_status.value if command.delivery_status else '-'}"
-        + (f"  at {command.delivered_at}" if command.delivered_at else "")
+        + (f"  at {at(command.delivered_at)}" if command.delivered_at else "")
         + (f"  ({command.delivery_error})" if command.delivery_error else ""),
     ]
     for attempt in command.delivery_attempts:
@@ -326,7 +331,9 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
     lines.append(f"  correlation    X-Request-ID {command.request_id}, X-Correlation-ID {command.correlation_id}")
     if history:
         lines.append("  execution")
-        lines += [f"    {h.get('at', '')} {h['type']} {h.get('state') or ''}".rstrip() for h in history]
+        lines += [
+            f"    {at(h['at']) if h.get('at') else ''} {h['type']} {h.get('state') or ''}".rstrip() for h in history
+        ]
     _out(args, {"command": record, "execution_history": history}, "\n".join(lines))
 
 

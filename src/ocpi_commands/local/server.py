@@ -155,7 +155,10 @@ class Narrator:
         if not before and item.get("status") == "PENDING":
             target = "/".join(str(item[k]) for k in ("location_id", "evse_uid", "connector_id") if item.get(k))
             target = target or item.get("session_id") or ""
-            self.say(f"{label}  accepted  {target} (timeout {item.get('timeout')} s)")
+            self.say(
+                f"{item.get('command_type')} {command_id} {item.get('party_key')}  accepted  {target} "
+                f"(timeout {item.get('timeout')} s)"
+            )
         if item.get("dispatched_at") and not before.get("dispatched_at"):
             self.say(f"{label}  dispatched to the charge point")
         if item.get("status") == "RESOLVED" and before.get("status") != "RESOLVED":

@@ -615,7 +615,7 @@ def test_a_cpo_notice_is_stored_once_as_resolved(repository):
     assert repository.list_pending_commands() == []  # never listed as pending
 
 
-# ---------------------------------------------------------------------------------------------- listing and undo
+# ---------------------------------------------------------------------------------------------- listing
 
 
 def test_pending_commands_are_listed_by_deadline(repository):
@@ -628,17 +628,6 @@ def test_pending_commands_are_listed_by_deadline(repository):
     assert [c.command_id for c in listed] == [c.command_id for c in expected]
     assert [c.timeout for c in listed] == [10, 30, 45, 90, 120, 300]
     assert {c.status for c in listed} == {CommandStatus.PENDING}
-
-
-def test_a_deleted_command_frees_its_guards(repository):
-    url = "https://emsp.example.com/cb/undo"
-    command, body = accept(url)
-    assert repository.create_command(command, "req-undo", body).created
-    repository.delete_command(command, "req-undo")
-    assert repository.get_command(command.command_id) is None
-    assert repository.list_pending_commands() == []
-    again, again_body = accept(url)
-    assert repository.create_command(again, "req-undo", again_body).created  # neither guard remains
 
 
 # ---------------------------------------------------------------------------------------------- simulator

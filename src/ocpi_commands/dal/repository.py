@@ -413,15 +413,6 @@ class Repository:
                 time.sleep(0.02 * (2**attempt))
         raise RuntimeError("could not record the command: repeated transaction conflicts")
 
-    def delete_command(self, command: PendingCommand, client_request_id: str | None) -> None:
-        """Undo :meth:`create_command` (used only when the command could not be started at all)."""
-        items = [keys.command(command.command_id), keys.response_url_guard(command.party, command.response_url)]
-        if client_request_id:
-            items.append(keys.request_id_guard(command.party, client_request_id))
-        self.client.transact_write_items(
-            TransactItems=[{"Delete": {"TableName": self.table_name, "Key": serialize(k)}} for k in items]
-        )
-
     def get_command(self, command_id: str) -> PendingCommand | None:
         return self._to_command(self._get(keys.command(command_id)))
 

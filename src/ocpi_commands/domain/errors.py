@@ -40,13 +40,6 @@ class InvalidParameters(OcpiError):
     status_code = 2001
 
 
-class NotEnoughInformation(OcpiError):
-    """The request lacks information needed to process it (HTTP 200, 2002)."""
-
-    http_status = 200
-    status_code = 2002
-
-
 class MethodNotAllowed(OcpiError):
     http_status = 405
     status_code = 2000

@@ -132,8 +132,7 @@ def _receive(command_type: CommandType, body: OcpiModel) -> Response:
 def _field_errors(errors: list[dict[str, Any]]) -> str:
     parts = []
     for error in errors[:5]:
-        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
-        where = ".".join(loc) or "body"
+        where = ".".join(str(p) for p in error.get("loc", ())) or "body"
         parts.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "Invalid or missing parameters: " + "; ".join(parts)
 
@@ -154,14 +153,15 @@ def _base_url() -> str:
 
 @app.post(f"{COMMANDS_PATH}/<command>")
 def command(command: str) -> Response:
+    raw = _command_body(app.current_event.body)
     try:
         command_type = CommandType(command)
     except ValueError:
         return _unknown_command(command)
     try:
-        body = REQUEST_MODELS[command_type].model_validate(app.context["body"])
+        body = REQUEST_MODELS[command_type].model_validate(raw)
     except ValidationError as exc:
-        return _schema_error_response(_field_errors(exc.errors()))
+        raise InvalidParameters(_field_errors(exc.errors())) from None
     return _receive(command_type, body)
 
 
@@ -202,7 +202,8 @@ def not_found(_: Exception) -> Response:
 
 @app.exception_handler(OcpiError)
 def ocpi_error(exc: OcpiError) -> Response:
-    return _error(exc)
+    # A command that reached the OCPI layer but is invalid still gets a CommandResponse (REJECTED).
+    return _error(exc, _rejected_data(exc.message) if isinstance(exc, InvalidParameters) else None)
 
 
 def _command_body(raw: str | None) -> dict[str, Any]:
@@ -216,19 +217,6 @@ def _command_body(raw: str | None) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise InvalidParameters("Invalid or missing parameters: the body must be a JSON object")
     return parsed
-
-
-def _schema_error_response(message: str) -> Response:
-    return _json(200, envelope(StatusCode.INVALID_PARAMETERS, _rejected_data(message), message))
-
-
-def _schema_error(message: str) -> dict[str, Any]:
-    body = json.dumps(
-        envelope(StatusCode.INVALID_PARAMETERS, _rejected_data(message), message),
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body, "isBase64Encoded": False}
 
 
 # ---------------------------------------------------------------------------------------- doorway
@@ -329,13 +317,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         caller = identify_caller(party, status, headers, functional_module=path.startswith(COMMANDS_PATH))
         bind(party=caller.acting_as.key)
         event = _decode_base64_body(event)
-        body = None
-        if event.get("httpMethod") == "POST" and path.startswith(COMMANDS_PATH):
-            body = _command_body(event.get("body"))
-        app.append_context(caller=caller, meta=meta, body=body)
+        app.append_context(caller=caller, meta=meta)
         response = app.resolve(event, context)
-    except InvalidParameters as exc:
-        response = _schema_error(exc.message)
     except OcpiError as exc:
         if exc.http_status == 401:
             logger.warning("Unauthorized", extra={"reason": exc.message})

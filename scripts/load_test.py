@@ -40,6 +40,7 @@ def main() -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import Api, ocpi_token, seed
+    from ocpi_commands.config import uniform_timeouts
     from ocpi_commands.dal.repository import Repository
     from ocpi_commands.loading import load_seed
     from ocpi_commands.local.emulation import LocalAws
@@ -47,12 +48,8 @@ def main() -> int:
     from ocpi_commands.observability import logger
 
     logger.setLevel("ERROR")
-    timeouts = ",".join(
-        f"{c}={args.timeout}"
-        for c in ("START_SESSION", "STOP_SESSION", "RESERVE_NOW", "CANCEL_RESERVATION", "UNLOCK_CONNECTOR")
-    )
     environment = {
-        "COMMAND_TIMEOUTS": timeouts,
+        "COMMAND_TIMEOUTS": uniform_timeouts(args.timeout),
         "DELIVERY_RETRY_WINDOW_SECONDS": "10",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "POWERTOOLS_METRICS_DISABLED": "true",

@@ -26,6 +26,11 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
 LOCAL_STAGES = frozenset({"local", "test"})
 
 
+def uniform_timeouts(seconds: int) -> str:
+    """A COMMAND_TIMEOUTS value giving every command type the same timeout (demos, tests)."""
+    return ",".join(f"{command.value}={seconds}" for command in CommandType)
+
+
 class ConfigurationError(RuntimeError):
     """The environment does not describe a usable configuration."""
 

@@ -4,7 +4,7 @@ Every error names the record and the field, e.g. ``locations[2] (id LOC9): evses
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -68,55 +68,50 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(record)'}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def _label(kind: str, index: int, raw: Any, key: str) -> str:
-    ident = raw.get(key) if isinstance(raw, dict) else None
-    return f"{kind}[{index}]" + (f" ({key} {ident})" if ident else "")
+def _parse(records: Iterable[Any], kind: str, model: type[BaseModel], label: Callable[[Any], str]) -> list[Any]:
+    """Validate every record, or raise a LoadError naming the record and the field."""
+    parsed = []
+    for index, raw in enumerate(records):
+        try:
+            parsed.append(model.model_validate(raw))
+        except ValidationError as exc:
+            name = label(raw) if isinstance(raw, dict) else ""
+            raise LoadError(f"{kind}[{index}]{f' ({name})' if name else ''}: {_describe(exc)}") from None
+    return parsed
+
+
+def _field(key: str) -> Callable[[dict[str, Any]], str]:
+    return lambda raw: f"{key} {raw[key]}" if raw.get(key) else ""
 
 
 def parse_locations(raw_locations: Iterable[Any]) -> list[NetworkLocation]:
-    locations = []
-    for index, raw in enumerate(raw_locations):
-        try:
-            location = Location.model_validate(raw)
-        except ValidationError as exc:
-            raise LoadError(f"{_label('locations', index, raw, 'id')}: {_describe(exc)}") from None
-        locations.append(NetworkLocation(location_id=location.id, evses=tuple(location.evses)))
-    return locations
+    return [
+        NetworkLocation(location_id=location.id, evses=tuple(location.evses))
+        for location in _parse(raw_locations, "locations", Location, _field("id"))
+    ]
 
 
 def parse_sessions(raw_sessions: Iterable[Any]) -> list[SessionRecord]:
-    sessions = []
-    for index, raw in enumerate(raw_sessions):
-        try:
-            session = Session.model_validate(raw)
-        except ValidationError as exc:
-            raise LoadError(f"{_label('sessions', index, raw, 'id')}: {_describe(exc)}") from None
-        sessions.append(
-            SessionRecord(
-                session_id=session.id,
-                owner=PartyRef(country_code=session.cdr_token.country_code, party_id=session.cdr_token.party_id),
-                location_id=session.location_id,
-                evse_uid=session.evse_uid,
-                connector_id=session.connector_id,
-                status=session.status,
-                authorization_reference=session.authorization_reference,
-                last_updated=session.last_updated,
-            )
+    return [
+        SessionRecord(
+            session_id=session.id,
+            owner=PartyRef(country_code=session.cdr_token.country_code, party_id=session.cdr_token.party_id),
+            location_id=session.location_id,
+            evse_uid=session.evse_uid,
+            connector_id=session.connector_id,
+            status=session.status,
+            authorization_reference=session.authorization_reference,
+            last_updated=session.last_updated,
         )
-    return sessions
+        for session in _parse(raw_sessions, "sessions", Session, _field("id"))
+    ]
 
 
 def parse_parties(raw_parties: Iterable[Any]) -> list[Party]:
-    parties = []
-    for index, raw in enumerate(raw_parties):
-        try:
-            parties.append(PartySpec.model_validate(raw).to_party())
-        except ValidationError as exc:
-            label = f"parties[{index}]"
-            if isinstance(raw, dict) and raw.get("party_id"):
-                label += f" ({raw.get('country_code')}*{raw.get('party_id')})"
-            raise LoadError(f"{label}: {_describe(exc)}") from None
-    return parties
+    def label(raw: dict[str, Any]) -> str:
+        return f"{raw.get('country_code')}*{raw.get('party_id')}" if raw.get("party_id") else ""
+
+    return [spec.to_party() for spec in _parse(raw_parties, "parties", PartySpec, label)]
 
 
 class ReservationSpec(BaseModel):
@@ -149,13 +144,20 @@ class ReservationSpec(BaseModel):
 
 
 def parse_reservations(raw_reservations: Iterable[Any]) -> list[Reservation]:
-    reservations = []
-    for index, raw in enumerate(raw_reservations):
-        try:
-            reservations.append(ReservationSpec.model_validate(raw).to_reservation())
-        except ValidationError as exc:
-            raise LoadError(f"{_label('reservations', index, raw, 'reservation_id')}: {_describe(exc)}") from None
-    return reservations
+    return [
+        spec.to_reservation()
+        for spec in _parse(raw_reservations, "reservations", ReservationSpec, _field("reservation_id"))
+    ]
+
+
+class SimulatorSpec(BaseModel):
+    """How a simulated charge point answers: per EVSE, or for a whole location (``evse_uid`` absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: str = Field(min_length=1, max_length=36)
+    evse_uid: str | None = Field(default=None, max_length=36)
+    behaviour: Behaviour
 
 
 def read_json(path: Path) -> Any:
@@ -184,15 +186,7 @@ def load_seed(repository: Repository, seed: dict[str, Any]) -> dict[str, int]:
     locations = parse_locations(seed.get("locations", []))
     sessions = parse_sessions(seed.get("sessions", []))
     reservations = parse_reservations(seed.get("reservations", []))
-    behaviours = []
-    for index, raw in enumerate(seed.get("simulator", [])):
-        if not isinstance(raw, dict) or "location_id" not in raw or "behaviour" not in raw:
-            raise LoadError(f"simulator[{index}]: needs location_id and behaviour (evse_uid optional)")
-        try:
-            Behaviour.model_validate(raw["behaviour"])
-        except ValidationError as exc:
-            raise LoadError(f"simulator[{index}] ({raw['location_id']}): {_describe(exc)}") from None
-        behaviours.append(raw)
+    behaviours = _parse(seed.get("simulator", []), "simulator", SimulatorSpec, _field("location_id"))
     for party in parties:
         existing = repository.get_party(party.ref)
         repository.put_party(party, previous_token_sha256=existing.token_sha256 if existing else None)
@@ -202,8 +196,9 @@ def load_seed(repository: Repository, seed: dict[str, Any]) -> dict[str, int]:
         repository.put_session(session)
     for reservation in reservations:
         repository.put_reservation(reservation)
-    for raw in behaviours:
-        repository.put_simulator_behaviour(raw["location_id"], raw.get("evse_uid"), raw["behaviour"])
+    for spec in behaviours:
+        behaviour = spec.behaviour.model_dump(mode="json", exclude_defaults=True)
+        repository.put_simulator_behaviour(spec.location_id, spec.evse_uid, behaviour)
     return {
         "parties": len(parties),
         "locations": len(locations),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import seed
+from helpers import ocpi_token, seed
 from ocpi_commands.dal import keys
 from ocpi_commands.dal.repository import COMMAND_RETENTION_SECONDS, Repository, fingerprint
 from ocpi_commands.domain.auth import token_sha256
@@ -55,17 +55,7 @@ def start_session(response_url: str, **overrides: Any) -> StartSession:
     return StartSession.model_validate(
         {
             "response_url": response_url,
-            "token": {
-                "country_code": "DE",
-                "party_id": "TNM",
-                "uid": "bdf21bce-fc97-11e8-8eb2-f2801f1b9fd1",
-                "type": "APP_USER",
-                "contract_id": "DE8ACC12E46L89",
-                "issuer": "TheNewMotion",
-                "valid": True,
-                "whitelist": "ALLOWED",
-                "last_updated": "2018-12-10T17:16:15Z",
-            },
+            "token": ocpi_token(),
             "location_id": "LOC1",
             "evse_uid": "3256",
             "connector_id": "1",

@@ -11,17 +11,14 @@ from helpers import seed
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
+    from ocpi_commands.config import uniform_timeouts
     from ocpi_commands.dal.repository import Repository
     from ocpi_commands.loading import load_seed
     from ocpi_commands.local.emulation import LocalAws
     from ocpi_commands.local.receiver import EmspReceiver
 
-    timeouts = ",".join(
-        f"{c}={TIMEOUT}"
-        for c in ("START_SESSION", "STOP_SESSION", "RESERVE_NOW", "CANCEL_RESERVATION", "UNLOCK_CONNECTOR")
-    )
     environment = {
-        "COMMAND_TIMEOUTS": timeouts,
+        "COMMAND_TIMEOUTS": uniform_timeouts(TIMEOUT),
         "DELIVERY_RETRY_WINDOW_SECONDS": "4",
         "DELIVERY_READ_TIMEOUT_SECONDS": "1",
         "CREDENTIALS_CACHE_TTL_SECONDS": "0",

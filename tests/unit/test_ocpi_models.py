@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from helpers import ocpi_token
 from ocpi_commands.ocpi.commands import (
     CancelReservation,
     CommandResponse,
@@ -21,17 +22,7 @@ from ocpi_commands.ocpi.types import DisplayText, format_datetime, parse_datetim
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "ocpi-examples"
 URL = "https://emsp.example.com/ocpi/emsp/2.2.1/commands/START_SESSION/8a1f0c9e"
-TOKEN = {
-    "country_code": "DE",
-    "party_id": "TNM",
-    "uid": "bdf21bce-fc97-11e8-8eb2-f2801f1b9fd1",
-    "type": "APP_USER",
-    "contract_id": "DE8ACC12E46L89",
-    "issuer": "TheNewMotion",
-    "valid": True,
-    "whitelist": "ALLOWED",
-    "last_updated": "2018-12-10T17:16:15Z",
-}
+TOKEN = ocpi_token()  # the minimal APP_USER Token of the spec's examples
 FULL_TOKEN = {
     "country_code": "DE",
     "party_id": "TNM",

@@ -395,11 +395,10 @@ def cmd_openapi(args: argparse.Namespace, _: Target | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace, _: Target | None) -> None:
+    from ocpi_commands.config import uniform_timeouts
     from ocpi_commands.local.server import RunOptions, run
 
-    timeouts = args.timeouts
-    if args.timeout is not None:
-        timeouts = ",".join(f"{c.value}={args.timeout}" for c in CommandType)
+    timeouts = uniform_timeouts(args.timeout) if args.timeout is not None else args.timeouts
     run(
         RunOptions(
             host=args.host,

@@ -295,20 +295,18 @@ class Lifecycle:
         elif command.command_type == CommandType.CANCEL_RESERVATION and command.reservation_id:
             self.repository.cancel_reservation(command.party, command.reservation_id, self.clock(), by="EMSP")
         if report.session_id and command.command_type in (CommandType.START_SESSION, CommandType.RESERVE_NOW):
-            status = (
-                SessionStatus.RESERVATION if command.command_type == CommandType.RESERVE_NOW else SessionStatus.PENDING
-            )
-            self.repository.put_session(
-                SessionRecord(
+            reserved = command.command_type == CommandType.RESERVE_NOW
+            self.update_session(
+                SessionReport(
                     session_id=report.session_id,
-                    owner=command.party,
-                    location_id=command.location_id or request.get("location_id", ""),
+                    country_code=command.party.country_code,
+                    party_id=command.party.party_id,
+                    location_id=command.location_id or request["location_id"],
                     evse_uid=command.evse_uid,
                     connector_id=command.connector_id,
-                    status=status,
+                    status=SessionStatus.RESERVATION if reserved else SessionStatus.PENDING,
                     authorization_reference=request.get("authorization_reference"),
                     command_id=command.command_id,
-                    last_updated=self.clock(),
                 )
             )
 

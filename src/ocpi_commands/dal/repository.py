@@ -8,10 +8,9 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -82,8 +81,7 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-@dataclass(frozen=True)
-class CreateOutcome:
+class CreateOutcome(NamedTuple):
     """Result of :meth:`Repository.create_command`."""
 
     created: bool
@@ -93,8 +91,7 @@ class CreateOutcome:
     same_body: bool = True
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
     """Result of a conditional transition: whether this caller made it, and the record after it."""
 
     won: bool

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ocpi_commands.domain.errors import Unauthorized
 from ocpi_commands.domain.models import CredentialsStatus, Party, PartyRef, PartyRole
@@ -37,8 +37,7 @@ def encode_token(token: str) -> str:
     return "Token " + base64.b64encode(token.encode("utf-8")).decode("ascii")
 
 
-@dataclass(frozen=True)
-class TokenCandidate:
+class TokenCandidate(NamedTuple):
     sha256: str
     base64_encoded: bool
 
@@ -100,8 +99,7 @@ class CredentialsCache:
             self._entries.clear()
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who is calling: the credentials owner (eMSP or hub) and the eMSP it acts for."""
 
     party: Party

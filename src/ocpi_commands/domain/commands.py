@@ -8,8 +8,8 @@ nor an execution without a record, whatever fails in between.
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ocpi_commands.config import Settings
 from ocpi_commands.dal.repository import Repository, fingerprint
@@ -30,16 +30,14 @@ from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.types import OcpiModel, display_text, utc_now
 
 
-@dataclass(frozen=True)
-class RequestMeta:
+class RequestMeta(NamedTuple):
     request_id: str
     correlation_id: str
     # The X-Request-ID exactly as the client sent it (None when we had to generate one).
     client_request_id: str | None
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     status_code: StatusCode
     response: CommandResponse
     status_message: str | None = None

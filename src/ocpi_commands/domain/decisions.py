@@ -5,8 +5,10 @@ permissions and the response_url policy come before any look-up, so a caller lea
 locations, sessions or reservations it may not use.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from ocpi_commands.domain.models import NetworkLocation, Party, PartyRef, Reservation, SessionRecord, has_connector
 from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_response_url
@@ -27,13 +29,12 @@ _INOPERATIVE = frozenset({EvseStatus.INOPERATIVE, EvseStatus.OUTOFORDER})
 _NOT_APPLICABLE = "#NA"
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     result: CommandResponseType
     status_code: StatusCode = StatusCode.SUCCESS
     message: str | None = None
     # Resolved targets for an ACCEPTED command (what the charge point backend will need).
-    targets: dict[str, object] = field(default_factory=dict)
+    targets: Mapping[str, object] = MappingProxyType({})
 
     @property
     def accepted(self) -> bool:
@@ -64,8 +65,7 @@ def _token_owned_by(token: Token, caller: PartyRef) -> bool:
     return caller.same_as(token.country_code, token.party_id)
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     caller: PartyRef
     party: Party
     now: datetime

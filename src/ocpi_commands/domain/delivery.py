@@ -19,9 +19,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import urllib3
@@ -41,8 +40,7 @@ _BACKOFF_BASE_SECONDS = 0.5
 _BACKOFF_CAP_SECONDS = 8.0
 
 
-@dataclass(frozen=True)
-class HttpAnswer:
+class HttpAnswer(NamedTuple):
     status: int | None
     body: bytes = b""
     error: str | None = None  # transport error, when status is None
@@ -83,8 +81,7 @@ def resolve_host(url: str) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-@dataclass(frozen=True)
-class Classified:
+class Classified(NamedTuple):
     outcome: str  # "delivered" | "rejected" | "retryable" | "failed"
     ocpi_status_code: int | None = None
     error: str | None = None

@@ -14,9 +14,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -146,8 +145,7 @@ class TaskTokens:
             raise
 
 
-@dataclass(frozen=True)
-class ResolveOutcome:
+class ResolveOutcome(NamedTuple):
     won: bool
     command: PendingCommand | None
     delivery: DeliveryStatus | None = None

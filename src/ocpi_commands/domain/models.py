@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocpi_commands.ocpi.commands import CommandResultType, CommandType
 from ocpi_commands.ocpi.locations import Evse, EvseStatus, SessionStatus
-from ocpi_commands.ocpi.types import ci_key
+from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, ci_key
 
 
 class DomainModel(BaseModel):
@@ -102,6 +102,8 @@ def has_connector(evse: Evse, connector_id: str) -> bool:
 class SessionRecord(DomainModel):
     """A charging session known to the CPO, with the eMSP that owns it."""
 
+    model_config = BUILT_ON_FIRST_USE
+
     session_id: str
     owner: PartyRef
     location_id: str
@@ -124,6 +126,8 @@ class Reservation(DomainModel):
     The charge point only ever sees ``cp_reservation_id``, a CPO-unique integer (OCPP reservationId).
     ``response_url`` and the party are kept until ``expiry_date`` for a CPO-side cancellation.
     """
+
+    model_config = BUILT_ON_FIRST_USE
 
     owner: PartyRef
     reservation_id: str

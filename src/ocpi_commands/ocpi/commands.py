@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt, model_validator
 
 from ocpi_commands.ocpi.tokens import Token
-from ocpi_commands.ocpi.types import URL, CiString, DateTime, DisplayText, OcpiModel
+from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, URL, CiString, DateTime, DisplayText, OcpiModel
 
 
 class CommandType(str, Enum):
@@ -41,11 +41,15 @@ class CommandResultType(str, Enum):
 
 
 class CancelReservation(OcpiModel):
+    model_config = BUILT_ON_FIRST_USE
+
     response_url: URL
     reservation_id: CiString(36)
 
 
 class ReserveNow(OcpiModel):
+    model_config = BUILT_ON_FIRST_USE
+
     response_url: URL
     token: Token
     expiry_date: DateTime
@@ -71,11 +75,15 @@ class StartSession(OcpiModel):
 
 
 class StopSession(OcpiModel):
+    model_config = BUILT_ON_FIRST_USE
+
     response_url: URL
     session_id: CiString(36)
 
 
 class UnlockConnector(OcpiModel):
+    model_config = BUILT_ON_FIRST_USE
+
     response_url: URL
     location_id: CiString(36)
     evse_uid: CiString(36)
@@ -103,6 +111,8 @@ class CommandResponse(OcpiModel):
 
 class CommandResult(OcpiModel):
     """Asynchronous result, POSTed bare (no envelope) to ``response_url``."""
+
+    model_config = BUILT_ON_FIRST_USE
 
     result: CommandResultType
     message: list[DisplayText] | None = None

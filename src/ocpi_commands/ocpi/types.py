@@ -41,6 +41,11 @@ class OcpiModel(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+# For models the most frequent request (START_SESSION) never touches: pydantic builds their validators
+# the first time they are used instead of when the API function is imported (bench/README.md).
+BUILT_ON_FIRST_USE = ConfigDict(defer_build=True)
+
+
 def CiString(max_length: int, min_length: int = 1) -> Any:  # noqa: N802 - named after the spec type
     """``CiString(n)``: case-insensitive printable ASCII of at most ``n`` characters."""
     return Annotated[

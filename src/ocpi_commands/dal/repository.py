@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ocpi_commands import aws
@@ -34,47 +33,65 @@ from ocpi_commands.domain.models import (
 from ocpi_commands.ocpi.commands import CommandResultType
 from ocpi_commands.ocpi.types import format_datetime
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 COMMAND_RETENTION_SECONDS = 7 * 24 * 3600
 REQUEST_ID_GUARD_SECONDS = 24 * 3600
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB ``Decimal`` back to ``int``/``float``, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+def _attribute(value: Any) -> dict[str, Any]:
+    """A JSON-like value as a DynamoDB AttributeValue (None inside maps is left out).
+
+    Written for the records of this product (strings, numbers, booleans, maps, lists): several times
+    faster than boto3's general TypeSerializer on the synchronous path.
+    """
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            raise ValueError("DynamoDB numbers must be finite")
+        return {"N": str(value)}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    return value
+        return {"M": {k: _attribute(v) for k, v in value.items() if v is not None}}
+    if isinstance(value, list | tuple):
+        return {"L": [_attribute(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
 
 
-def _dynamo(value: Any) -> Any:
-    """JSON-ish value to what TypeSerializer accepts (no floats, no empty strings in sets)."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [_dynamo(v) for v in value]
-    return value
+def _value(attribute: dict[str, Any]) -> Any:
+    """A DynamoDB AttributeValue back to a JSON-like value (numbers as int or float)."""
+    ((kind, value),) = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return int(value) if value.lstrip("-").isdigit() else float(value)
+    if kind == "M":
+        return {k: _value(v) for k, v in value.items()}
+    if kind == "L":
+        return [_value(v) for v in value]
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind in ("SS", "NS"):
+        return sorted(_value({kind[0]: v}) for v in value)
+    raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_dynamo(v)) for k, v in item.items() if v is not None}
+    return {k: _attribute(v) for k, v in item.items() if v is not None}
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _value(v) for k, v in item.items()}
 
 
 def _values(**values: Any) -> dict[str, Any]:
-    return {f":{k}": _serializer.serialize(_dynamo(v)) for k, v in values.items()}
+    return {f":{k}": _attribute(v) for k, v in values.items()}
 
 
 def _epoch(moment: datetime) -> int:

@@ -76,24 +76,6 @@ def function_settings(template: dict[str, Any], logical_id: str) -> dict[str, An
     }
 
 
-def _resolve(value: Any, refs: dict[str, Any]) -> Any:
-    """The intrinsic functions the template uses in environment variables."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((name, arg),) = value.items()
-        if name == "Ref":
-            return refs.get(arg)
-        if name == "Fn::GetAtt":
-            return refs.get(".".join(arg) if isinstance(arg, list) else arg)
-        if name == "Fn::If":
-            return _resolve(arg[1] if refs.get(f"Condition:{arg[0]}") else arg[2], refs)
-        if name == "Fn::Sub":
-            text = arg if isinstance(arg, str) else arg[0]
-            for key, val in refs.items():
-                text = text.replace("${" + key + "}", str(val))
-            return text
-    return value
-
-
 def template_environment(template: dict[str, Any], logical_id: str, stage: str = "dev") -> dict[str, str]:
     """The function's environment variables as the template sets them (parameters at their defaults)."""
     params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
@@ -109,8 +91,10 @@ def template_environment(template: dict[str, Any], logical_id: str, stage: str =
     globals_ = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     own = template["Resources"][logical_id].get("Properties", {}).get("Environment", {}).get("Variables", {})
     env = {}
+    from ocpi_commands.local.template import resolve_intrinsics
+
     for key, value in {**globals_, **own}.items():
-        resolved = _resolve(value, refs)
+        resolved = resolve_intrinsics(value, refs)
         if resolved is not None:
             env[key] = str(resolved)
     return env

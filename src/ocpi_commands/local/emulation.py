@@ -80,24 +80,6 @@ def _matches(pattern: Any, value: Any) -> bool:
     return pattern == value
 
 
-def _resolve(value: Any, refs: dict[str, Any]) -> Any:
-    """Resolve the intrinsic functions the template uses in environment variables."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((name, arg),) = value.items()
-        if name == "Ref":
-            return refs.get(arg)
-        if name == "Fn::GetAtt":
-            return refs.get(".".join(arg))
-        if name == "Fn::If":
-            return _resolve(arg[1], refs) if refs.get(f"Condition:{arg[0]}") else _resolve(arg[2], refs)
-        if name == "Fn::Sub":
-            text = arg if isinstance(arg, str) else arg[0]
-            for key, val in refs.items():
-                text = text.replace("${" + key + "}", str(val))
-            return text
-    return value
-
-
 class LocalAws:
     """The whole stack on moto, in this process. Use as a context manager."""
 
@@ -301,7 +283,7 @@ class LocalAws:
         environment: dict[str, str] = {}
         for logical_id in arns:
             for key, value in self.functions[logical_id].environment.items():
-                resolved = _resolve(value, refs)
+                resolved = tpl.resolve_intrinsics(value, refs)
                 if resolved is not None:
                     environment[key] = str(resolved)
         self._set_environ({**environment, **self.extra_environment})

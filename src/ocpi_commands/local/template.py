@@ -48,6 +48,28 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
     return {k: v for k, v in template["Resources"].items() if v.get("Type") == resource_type}
 
 
+def resolve_intrinsics(value: Any, refs: dict[str, Any]) -> Any:
+    """Resolve the intrinsic functions the template uses in environment variables.
+
+    ``refs`` maps logical ids and parameters (``Ref``), ``Resource.Attribute`` (``Fn::GetAtt``) and
+    ``Condition:<name>`` (``Fn::If``) to values; ``Fn::Sub`` substitutes ``${name}`` from the same map.
+    """
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, arg),) = value.items()
+        if name == "Ref":
+            return refs.get(arg)
+        if name == "Fn::GetAtt":
+            return refs.get(".".join(arg) if isinstance(arg, list) else arg)
+        if name == "Fn::If":
+            return resolve_intrinsics(arg[1] if refs.get(f"Condition:{arg[0]}") else arg[2], refs)
+        if name == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            for key, val in refs.items():
+                text = text.replace("${" + key + "}", str(val))
+            return text
+    return value
+
+
 def create_table_kwargs(template: dict[str, Any], logical_id: str, table_name: str) -> dict[str, Any]:
     """``CreateTable`` arguments from the template's ``AWS::DynamoDB::Table`` definition."""
     props = resource(template, logical_id)["Properties"]

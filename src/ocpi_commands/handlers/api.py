@@ -1,7 +1,7 @@
 """The OCPI API function (API Gateway REST API -> Lambda): the Commands receiver and the Versions module.
 
 The handler is a doorway: read the transport headers, authenticate, let the Powertools resolver
-route and validate against the OCPI models, call the domain, and answer in the OCPI envelope.
+route, validate the body with the OCPI models, call the domain, and answer in the OCPI envelope.
 Every failure, including framework ones, becomes an envelope here; no stack trace reaches a client.
 
 Answers, in order of precedence (README, "Answers"):
@@ -269,15 +269,20 @@ def _response_headers(
     extra = {Header.REQUEST_ID: meta.request_id, Header.CORRELATION_ID: meta.correlation_id}
     if path.startswith(COMMANDS_PATH):
         # Routing headers, reversed from the request: FROM = this CPO, TO = the requesting eMSP.
-        settings = state().settings
-        to_country = headers.get(Header.TO_COUNTRY_CODE.lower()) or settings.cpo_country_code
-        to_party = headers.get(Header.TO_PARTY_ID.lower()) or settings.cpo_party_id
+        try:
+            settings = state().settings
+            ours = (settings.cpo_country_code, settings.cpo_party_id)
+        except Exception:  # noqa: BLE001 - a broken configuration still gets its 3000 envelope
+            ours = ("", "")
+        to_country = headers.get(Header.TO_COUNTRY_CODE.lower()) or ours[0]
+        to_party = headers.get(Header.TO_PARTY_ID.lower()) or ours[1]
         from_country = headers.get(Header.FROM_COUNTRY_CODE.lower())
         from_party = headers.get(Header.FROM_PARTY_ID.lower())
         if caller is not None:
             from_country, from_party = caller.acting_as.country_code, caller.acting_as.party_id
-        extra[Header.FROM_COUNTRY_CODE] = to_country[:2]
-        extra[Header.FROM_PARTY_ID] = to_party[:3]
+        if to_country and to_party:
+            extra[Header.FROM_COUNTRY_CODE] = to_country[:2]
+            extra[Header.FROM_PARTY_ID] = to_party[:3]
         if from_country and from_party:
             extra[Header.TO_COUNTRY_CODE] = from_country[:2]
             extra[Header.TO_PARTY_ID] = from_party[:3]

@@ -105,3 +105,81 @@ def test_invalid_result_event_is_ignored(stack):
     assert invalid is not None and len(invalid) == 2
     assert "TIMEOUT" in str([i.result for i in invalid]) and "command_id" in str([i.result for i in invalid])
     assert len(stack.receiver.received) == before
+
+
+def test_concurrent_duplicate_cpo_cancellations_post_once(stack):
+    from datetime import timedelta
+
+    from ocpi_commands.domain.models import PartyRef, Reservation
+    from ocpi_commands.local.receiver import Reply
+    from ocpi_commands.ocpi.types import utc_now
+
+    url = stack.url("duplicates/cpo-cancel")
+    stack.repository.put_reservation(
+        Reservation(
+            owner=PartyRef(country_code="DE", party_id="TNM"),
+            reservation_id="RSV-DUP",
+            cp_reservation_id=880001,
+            location_id="LOC1",
+            evse_uid="3256",
+            expiry_date=utc_now() + timedelta(hours=1),
+            response_url=url,
+            command_id="dup-cancel-command",
+        )
+    )
+    # The first delivery is still in flight when the others arrive (below the 1 s read timeout: no retry).
+    stack.receiver.script[:] = [Reply(delay=0.6)]
+    try:
+        for _ in range(3):
+            stack.publish("Reservation Canceled", {"cp_reservation_id": 880001})
+        stack.wait_posts(url)
+        time.sleep(2.0)
+    finally:
+        stack.receiver.script.clear()
+    assert [p.json["result"] for p in stack.posts(url)] == ["CANCELED_RESERVATION"]
+
+
+def test_a_delivery_abandoned_by_a_dead_invocation_is_resumed_but_a_live_one_is_not(stack):
+    from datetime import timedelta
+
+    from ocpi_commands.dal import keys
+    from ocpi_commands.dal.repository import serialize
+    from ocpi_commands.ocpi.types import format_datetime, utc_now
+
+    stack.behaviour("SILENT", "silent")
+    url = stack.url("resume/1")
+    stack.start_session(url, evse_uid="SILENT")
+    command = stack.wait_until(lambda: (c := stack.command_for(url)) and c.task_token and c)
+    event = {
+        "id": "evt-resume",
+        "detail-type": "Command Result Reported",
+        "detail": {"command_id": command.command_id, "result": "ACCEPTED"},
+    }
+
+    def in_flight_since(seconds_ago):
+        """The record as an invocation leaves it when it dies during its first POST."""
+        stack.repository.client.update_item(
+            TableName=stack.repository.table_name,
+            Key=serialize(keys.command(command.command_id)),
+            UpdateExpression="SET #s = :r, #res = :a, result_source = :cp, delivery_status = :d, "
+            "delivery_owner = :o, delivery_attempts = :at",
+            ExpressionAttributeNames={"#s": "status", "#res": "result"},
+            ExpressionAttributeValues=serialize(
+                {
+                    ":r": "RESOLVED",
+                    ":a": "ACCEPTED",
+                    ":cp": "CHARGE_POINT",
+                    ":d": "DELIVERING",
+                    ":o": "result:evt-resume",
+                    ":at": [{"number": 1, "started_at": format_datetime(utc_now() - timedelta(seconds=seconds_ago))}],
+                }
+            ),
+        )
+
+    in_flight_since(1)  # a live invocation: the redelivered event must not POST a second time
+    assert stack.local.invoke("ChargePointEventsFunction", event) == {"recorded": False, "delivery": None}
+    assert stack.posts(url) == []
+    in_flight_since(600)  # long past the lease: that invocation is dead, this one finishes its work
+    assert stack.local.invoke("ChargePointEventsFunction", event) == {"recorded": False, "delivery": "DELIVERED"}
+    assert [p.json for p in stack.posts(url)] == [{"result": "ACCEPTED"}]
+    assert stack.command_for(url).late_results == 0

@@ -138,6 +138,22 @@ class Deliverer:
         self.sleep = sleep
         self.resolver = resolver
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a delivering invocation may go without recording progress: one attempt's timeouts,
+        the longest backoff, and a margin. Past it, the invocation is taken to have died."""
+        settings = self.settings
+        seconds = settings.delivery_connect_timeout_seconds + settings.delivery_read_timeout_seconds
+        return timedelta(seconds=seconds + _BACKOFF_CAP_SECONDS * 1.2 + 30)
+
+    def abandoned(self, command: PendingCommand, now: datetime) -> bool:
+        """Whether the owner of ``command``'s delivery stopped making progress (crashed or timed out)."""
+        if not command.delivery_attempts:
+            return True
+        last = command.delivery_attempts[-1]
+        activity = last.started_at + timedelta(milliseconds=last.duration_ms or 0)
+        return now - activity > self.lease
+
     def headers(self, command: PendingCommand, party: Party, request_id: str) -> dict[str, str]:
         return {
             "Authorization": encode_token(party.outbound_token or ""),

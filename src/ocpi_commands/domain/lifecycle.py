@@ -149,6 +149,7 @@ class ResolveOutcome(NamedTuple):
     won: bool
     command: PendingCommand | None
     delivery: DeliveryStatus | None = None
+    in_progress: bool = False  # the same owner is delivering in another, live, invocation
 
 
 class Lifecycle:
@@ -215,6 +216,11 @@ class Lifecycle:
             return outcome
         self._bind(command)
         if command.delivery_owner == owner and command.delivery_status == DeliveryStatus.DELIVERING:
+            # The same event or execution again. Only take over a delivery whose invocation is gone
+            # (its lease ran out); a live one is a concurrent duplicate, which must not POST twice.
+            if not self.deliverer.abandoned(command, self.clock()):
+                logger.info("The delivery is in progress in another invocation", extra={"owner": owner})
+                return ResolveOutcome(False, command, in_progress=True)
             logger.warning("Resuming an interrupted delivery", extra={"attempts": len(command.delivery_attempts)})
             return ResolveOutcome(False, command, self.deliverer.deliver(command, owner))
         return outcome
@@ -225,7 +231,7 @@ class Lifecycle:
         outcome = self._resolve(report.command_id, report.result, ResultSource.CHARGE_POINT, message, owner)
         if not outcome.won:
             resumed = self._resume_or_ignore(outcome, owner, "Result")
-            if resumed.delivery is None and resumed.command is not None:
+            if resumed.delivery is None and resumed.command is not None and not resumed.in_progress:
                 self.repository.count_late_result(report.command_id)
                 metric("LateResults")
                 logger.warning(
@@ -260,7 +266,7 @@ class Lifecycle:
         outcome = self._resolve(command_id, result, source, message, owner)
         if not outcome.won:
             resumed = self._resume_or_ignore(outcome, owner, "Timeout")
-            if resumed.delivery is None and resumed.command is not None:
+            if resumed.delivery is None and resumed.command is not None and not resumed.in_progress:
                 metric("ResultsAtDeadline")
                 logger.info(
                     "The charge point's answer was recorded before the timeout resolution",

@@ -55,16 +55,6 @@ def mask_token(token: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def command_keys(
-    command_id: str | None = None,
-    party: str | None = None,
-    command_type: str | None = None,
-) -> dict[str, str]:
-    """The log keys that tie a line to one command."""
-    keys = {"command_id": command_id, "party": party, "command_type": command_type}
-    return {k: v for k, v in keys.items() if v}
-
-
 _cold = {"start": True}
 
 

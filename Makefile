@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON_FOR_VENV := $(shell scripts/find-python 3.13 3.12)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat $(filter-out requirements/sam.txt,$(wildcard requirements/*.txt)) src/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat $(filter-out requirements/sam.txt,$(wildcard requirements/*.txt)) src/runtime/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 # aws-sam-cli pins its own boto3/pydantic/click: it gets its own venv, re-created when requirements/sam.txt changes.
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements/sam.txt | sha256sum | cut -c1-12)

@@ -173,8 +173,7 @@ def coldstart(target: str, spec_path: str) -> dict:
         redirect_stdout()
         started = time.perf_counter()
         import boto3
-
-        from ocpi_commands import aws
+        from ocpi_commands.adapters import aws
 
         session = boto3.session.Session()  # what aws.client() creates on first use, with the hook
         session.events.register("before-send", replayer)
@@ -202,7 +201,7 @@ def _floor_handler(spec: dict | None = None):  # type: ignore[no-untyped-def]
     """
     import json
 
-    from ocpi_commands.ocpi.commands import StartSession
+    from ocpi_commands.ocpi.v2_2_1.commands import StartSession
 
     constant = {
         "statusCode": 200,
@@ -212,7 +211,7 @@ def _floor_handler(spec: dict | None = None):  # type: ignore[no-untyped-def]
     }
     calls = []
     if spec is not None:
-        from ocpi_commands import aws
+        from ocpi_commands.adapters import aws
 
         client = aws.client("dynamodb")
         client.meta.events.register("before-send.dynamodb", Replayer(spec, "api"))
@@ -384,7 +383,7 @@ def warm(kind: str, spec_path: str, invocations: int, warmup: int) -> dict:
     context = Context(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", kind))
     replayer = None
     if kind == "api":
-        from ocpi_commands import aws
+        from ocpi_commands.adapters import aws
         from ocpi_commands.handlers import api
 
         replayer = Replayer(spec, "api")

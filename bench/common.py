@@ -15,13 +15,15 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-SRC = ROOT / "src"
+SRC = ROOT / "src" / "runtime"  # the functions' CodeUri: what the deployment package holds
+DEVTOOLS = ROOT / "src" / "devtools"  # the local emulation the bench drives
 EVENTS = ROOT / "events"
 SEED = ROOT / "seed" / "sample.json"
 
 # The code measured is this checkout's (not whatever the virtualenv's editable install points at).
-if str(SRC) not in sys.path:
-    sys.path.insert(0, str(SRC))
+for _path in (DEVTOOLS, SRC):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -58,7 +60,7 @@ def log(message: str) -> None:
 
 
 def load_template() -> dict[str, Any]:
-    from ocpi_commands.local import template as tpl
+    from ocpi_commands_dev.emulation import template as tpl
 
     return tpl.load_template()
 
@@ -91,7 +93,7 @@ def template_environment(template: dict[str, Any], logical_id: str, stage: str =
     globals_ = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     own = template["Resources"][logical_id].get("Properties", {}).get("Environment", {}).get("Variables", {})
     env = {}
-    from ocpi_commands.local.template import resolve_intrinsics
+    from ocpi_commands_dev.emulation.template import resolve_intrinsics
 
     for key, value in {**globals_, **own}.items():
         resolved = resolve_intrinsics(value, refs)
@@ -105,7 +107,7 @@ def _canonical(name: str) -> str:
 
 
 def package_requirements() -> list[str]:
-    """Distributions the deployment package holds: src/requirements.txt and their dependencies."""
+    """Distributions the deployment package holds: src/runtime/requirements.txt and their dependencies."""
     import importlib.metadata as metadata
 
     from packaging.requirements import Requirement

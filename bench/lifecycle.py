@@ -125,7 +125,7 @@ class Harness:
 
     def publish_result(self, command_id: str) -> None:
         """The CSMS's answer, on the stack's bus (its PutEvents entry is part of the path's cost)."""
-        from ocpi_commands import aws
+        from ocpi_commands.adapters import aws
 
         with self.recorder.running("csms"):
             response = aws.client("events").put_events(
@@ -142,8 +142,8 @@ class Harness:
             raise RuntimeError(f"publishing the result failed: {response}")
 
     def run_path(self, path: str) -> dict[str, Any]:
-        from ocpi_commands.dal.repository import Repository
-        from ocpi_commands.local.receiver import Reply
+        from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
+        from ocpi_commands_dev.emulation.receiver import Reply
 
         self.serial += 1
         url = f"{self.receiver.url}/ocpi/emsp/2.2.1/commands/START_SESSION/{path}-{self.serial}"
@@ -270,12 +270,11 @@ def run(repeats: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(results per path, replay fixtures for the lifecycle functions' first invocations)."""
     import boto3
     from moto.dynamodb.models import dynamodb_backends
-
-    from ocpi_commands import aws
-    from ocpi_commands.dal.repository import Repository
-    from ocpi_commands.loading import load_seed
-    from ocpi_commands.local.emulation import LocalAws
-    from ocpi_commands.local.receiver import EmspReceiver
+    from ocpi_commands.adapters import aws
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
+    from ocpi_commands_dev.emulation.receiver import EmspReceiver
+    from ocpi_commands_dev.emulation.stack import LocalAws
+    from ocpi_commands_dev.loading import load_seed
 
     timeouts = ",".join(
         f"{c}={TIMEOUT_SECONDS}"

@@ -64,25 +64,19 @@ def run() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _reset() -> None:
-    from ocpi_commands import aws
-    from ocpi_commands.config import reset_settings
-    from ocpi_commands.handlers import api, runtime
+    from ocpi_commands import composition
 
-    aws.reset_clients()
-    reset_settings()
-    api.reset_state()
-    runtime.reset()
+    composition.reset()
 
 
 def _run(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     import boto3
     from moto.dynamodb.models import dynamodb_backends
-
-    from ocpi_commands import aws
-    from ocpi_commands.dal.repository import Repository
+    from ocpi_commands.adapters import aws
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands.handlers import api
-    from ocpi_commands.loading import load_seed
-    from ocpi_commands.local import template as tpl
+    from ocpi_commands_dev.emulation import template as tpl
+    from ocpi_commands_dev.loading import load_seed
 
     _reset()
     recorder = Recorder(dynamodb_backends[common.ACCOUNT][common.REGION])

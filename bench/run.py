@@ -136,7 +136,7 @@ def main() -> int:
         recorded = workdir / "inprocess.json"
         command = [sys.executable, str(common.BENCH / "inprocess.py"), str(recorded)]
         command += ["--answered-runs", str(args.answered_runs)] + (["--quick"] if args.quick else [])
-        env = {**os.environ, "PYTHONPATH": str(common.SRC)}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(common.SRC), str(common.DEVTOOLS)])}
         subprocess.run(command, env=env, cwd=common.ROOT, check=True, timeout=max(60, args.limit - 60))  # noqa: S603
         inprocess = json.loads(recorded.read_text(encoding="utf-8"))
         results["round_trips"], results["lifecycle"] = inprocess["round_trips"], inprocess["lifecycle"]
@@ -167,7 +167,7 @@ def main() -> int:
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_seconds": time.monotonic() - started,
         "commit": _git("rev-parse", "--short", "HEAD") or "unknown",
-        "src_modified": bool(_git("status", "--porcelain", "--", "src")),
+        "src_modified": bool(_git("status", "--porcelain", "--", "src/runtime")),
         "machine": _machine(),
         "load_average_1min": {"start": load_before[0], "end": os.getloadavg()[0]},
         "quick": args.quick,

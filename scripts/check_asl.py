@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-
-from ocpi_commands.local.template import load_template, resources_of_type
+from ocpi_commands_dev.emulation.template import load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")

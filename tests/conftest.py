@@ -56,20 +56,15 @@ def ddb() -> Iterator[Any]:
     """moto DynamoDB with the table created from template.yaml's own definition, seeded with the sample."""
     from moto import mock_aws
 
-    from ocpi_commands import aws
-    from ocpi_commands.config import reset_settings
-    from ocpi_commands.dal.repository import Repository
-    from ocpi_commands.handlers import api, runtime
-    from ocpi_commands.loading import load_seed
-    from ocpi_commands.local import template as tpl
+    from ocpi_commands import composition
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
+    from ocpi_commands_dev.emulation import template as tpl
+    from ocpi_commands_dev.loading import load_seed
 
     saved = {k: os.environ.get(k) for k in ("TABLE_NAME", "STAGE", "CPO_COUNTRY_CODE", "CPO_PARTY_ID")}
     os.environ.update({"TABLE_NAME": "test-commands", "STAGE": "test", "CPO_COUNTRY_CODE": "NL", "CPO_PARTY_ID": "CPO"})
     with mock_aws():
-        aws.reset_clients()
-        reset_settings()
-        api.reset_state()
-        runtime.reset()
+        composition.reset()
         import boto3
 
         boto3.client("dynamodb").create_table(
@@ -78,10 +73,7 @@ def ddb() -> Iterator[Any]:
         repository = Repository("test-commands")
         load_seed(repository, seed())
         yield repository
-        aws.reset_clients()
-        reset_settings()
-        api.reset_state()
-        runtime.reset()
+        composition.reset()
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

@@ -73,14 +73,14 @@ class Api:
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
     ) -> "ApiAnswer":
-        from ocpi_commands.local.apigw import build_event
+        from ocpi_commands_dev.emulation.apigw import build_event
 
         all_headers = {"Content-Type": "application/json"}
         if token is not None:
             all_headers["Authorization"] = auth(token)
         all_headers.update(headers or {})
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-        from ocpi_commands.local.emulation import FunctionContext
+        from ocpi_commands_dev.emulation.lambda_runtime import FunctionContext
 
         context = FunctionContext(function_name="ocpi-local-ApiFunction")
         response = self.module.handler(build_event(method, path, all_headers, payload), context)

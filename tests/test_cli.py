@@ -5,9 +5,10 @@ import json
 import pytest
 
 from helpers import auth, ocpi_token
-from ocpi_commands.cli.main import main
+from ocpi_commands import composition
 from ocpi_commands.domain.auth import token_sha256
-from ocpi_commands.domain.models import PartyRef
+from ocpi_commands.domain.model import PartyRef
+from ocpi_commands_dev.cli.main import main
 
 
 def cli(*args, stdin=None, monkeypatch=None):
@@ -55,7 +56,7 @@ def test_register_prints_the_token_once_and_stores_only_its_hash(ddb, capsys, mo
 def test_rotate_replaces_the_token(ddb, capsys, api):
     assert cli("party", "rotate", "DE", "TNM") == 0
     new_token = capsys.readouterr().out.strip().splitlines()[-1]
-    api.module.state().credentials.clear()
+    composition.credentials_cache().clear()
     body = {"response_url": "https://x.example.com/cb", "session_id": "NOPE"}
     assert api.command("STOP_SESSION", body, token="demo-emsp-token-c").status == 401
     assert api.command("STOP_SESSION", body, token=new_token).result == "UNKNOWN_SESSION"
@@ -70,7 +71,7 @@ def test_set_permissions(ddb, capsys, api):
 
 def test_disable_refuses_calls(ddb, api):
     assert cli("party", "disable", "DE", "TNM") == 0
-    api.module.state().credentials.clear()
+    composition.credentials_cache().clear()
     assert api.command("STOP_SESSION", {"response_url": "https://x.example.com/c", "session_id": "S"}).status == 401
 
 

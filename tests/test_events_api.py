@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ocpi_commands.local import template as tpl
+from ocpi_commands_dev.emulation import template as tpl
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 

@@ -1,6 +1,6 @@
 """The OpenAPI document is generated from the models that validate requests (one source of truth)."""
 
-from ocpi_commands.handlers.openapi import openapi_document
+from ocpi_commands_dev.openapi import openapi_document
 
 COMMANDS = "/ocpi/cpo/2.2.1/commands"
 

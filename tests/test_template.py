@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ocpi_commands.local import template as tpl
+from ocpi_commands_dev.emulation import template as tpl
 
 
 @pytest.fixture(scope="module")

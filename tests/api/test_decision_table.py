@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from helpers import COMMANDS, DEMO_TOKEN, HUB_TOKEN, LEGACY_TOKEN, OTHER_TOKEN, TOKEN_A, ocpi_token
+from ocpi_commands import composition
 
 URL = "https://emsp.example.com/ocpi/emsp/2.2.1/commands/cb/1"
 
@@ -75,7 +76,7 @@ def test_bad_credentials_get_401(api, header, reason):
 
 
 def api_repo(api):
-    return api.module.state().repository
+    return composition.repository()
 
 
 def test_token_a_is_refused_on_commands_but_allowed_on_versions(api):
@@ -263,10 +264,10 @@ def test_missing_capability_is_not_supported(api, command, body):
 
 
 def test_command_the_cpo_does_not_support(api, monkeypatch):
-    from ocpi_commands.config import reset_settings
+    from ocpi_commands.composition import reset
 
     monkeypatch.setenv("SUPPORTED_COMMANDS", "START_SESSION,STOP_SESSION")
-    reset_settings()
+    reset()
     assert_envelope(api.command("RESERVE_NOW", reserve()), 200, 1000, "NOT_SUPPORTED", message_part="does not support")
     assert_envelope(api.command("START_SESSION", start()), 200, 1000, "ACCEPTED")
 
@@ -362,10 +363,10 @@ def test_accepted_with_the_configured_timeout(api, command, body, timeout):
 
 
 def test_timeouts_are_configuration(api, monkeypatch):
-    from ocpi_commands.config import reset_settings
+    from ocpi_commands.composition import reset
 
     monkeypatch.setenv("COMMAND_TIMEOUTS", "START_SESSION=33,UNLOCK_CONNECTOR=12")
-    reset_settings()
+    reset()
     assert api.command("START_SESSION", start()).data["timeout"] == 33
     assert api.command("UNLOCK_CONNECTOR", unlock(response_url=URL + "/u")).data["timeout"] == 12
     assert api.command("STOP_SESSION", {"response_url": URL + "/s", "session_id": "SES-TNM-1"}).data["timeout"] == 60
@@ -374,7 +375,7 @@ def test_timeouts_are_configuration(api, monkeypatch):
 def test_dependency_failure_answers_3000_and_accepts_nothing(api, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from ocpi_commands.dal.repository import Repository
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
 
     def boom(*_args, **_kwargs):
         raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "TransactWriteItems")

@@ -87,23 +87,21 @@ def test_versions_need_credentials(api):
 
 
 def test_public_base_url_is_configuration(api, monkeypatch):
-    from ocpi_commands.config import reset_settings
+    from ocpi_commands.composition import reset
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://ocpi.cpo.example.com/")
-    reset_settings()
+    reset()
     [entry] = api.call("GET", "/ocpi/versions").data
     assert entry["url"] == "https://ocpi.cpo.example.com/ocpi/2.2.1"
 
 
 def test_a_broken_configuration_still_answers_an_envelope(api, monkeypatch):
-    from ocpi_commands.config import reset_settings
+    from ocpi_commands.composition import reset
 
     monkeypatch.setenv("COMMAND_TIMEOUTS", "START_SESSION=not-a-number")
-    reset_settings()
-    api.module.reset_state()
+    reset()
     answer = api.command("START_SESSION", BODY, headers={"X-Request-ID": "cfg"})
     assert (answer.status, answer.status_code) == (200, 3000)
     assert answer.headers["x-request-id"] == "cfg"
     monkeypatch.undo()
-    reset_settings()
-    api.module.reset_state()
+    reset()

@@ -5,7 +5,7 @@ import threading
 from datetime import datetime, timedelta
 
 from helpers import OTHER_TOKEN, ocpi_token
-from ocpi_commands.dal import keys
+from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.ocpi.types import parse_datetime
 
 URL = "https://emsp.example.com/cb/records/1"
@@ -130,11 +130,12 @@ def test_concurrent_duplicates_are_recorded_once(ddb):
     """The same request arriving concurrently: the conditional transaction admits exactly one."""
     from ocpi_commands.config import get_settings
     from ocpi_commands.domain.auth import Caller, token_sha256
-    from ocpi_commands.domain.commands import CommandService, RequestMeta
-    from ocpi_commands.ocpi.commands import CommandType, StartSession
+    from ocpi_commands.domain.receiving import CommandService, RequestMeta, fingerprint
+    from ocpi_commands.ocpi.v2_2_1.commands import StartSession
+    from ocpi_commands_dev.emulation.moto_patches import serialised_dynamodb
 
     party, _ = ddb.get_party_by_token_sha256(token_sha256("demo-emsp-token-c"))
-    service = CommandService(ddb, get_settings())
+    service = CommandService(ddb, ddb, get_settings())
     request = StartSession.model_validate(body())
     answers = []
     barrier = threading.Barrier(8)
@@ -143,29 +144,20 @@ def test_concurrent_duplicates_are_recorded_once(ddb):
         barrier.wait()
         answers.append(
             service.receive(
-                Caller(party, party.ref), CommandType.START_SESSION, request, RequestMeta("same-id", "corr", "same-id")
+                Caller(party, party.ref),
+                request.to_domain(),
+                RequestMeta("same-id", "corr", "same-id"),
+                fingerprint("START_SESSION", request.to_json_dict()),
             )
         )
 
-    import moto.dynamodb.responses as responses
-
-    lock = threading.Lock()
-    original = responses.DynamoHandler.call_action
-
-    def serialised(self):  # DynamoDB applies each request atomically; moto needs a lock to do the same
-        with lock:
-            return original(self)
-
-    responses.DynamoHandler.call_action = serialised
-    try:
+    with serialised_dynamodb():
         threads = [threading.Thread(target=send) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    finally:
-        responses.DynamoHandler.call_action = original
     assert len(answers) == 8
-    assert {a.response.result.value for a in answers} == {"ACCEPTED"}
+    assert {a.result.value for a in answers} == {"ACCEPTED"}
     assert len({a.command_id for a in answers}) == 1
     assert len(commands(ddb)) == 1

@@ -6,16 +6,14 @@ runs once per session (see ``dynamodb_local.py``); its tests carry the ``dynamod
 """
 
 import functools
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable
-from ocpi_commands.dal.repository import Repository
+from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
 
 ENGINES = [
     pytest.param("moto", id="moto"),
@@ -25,14 +23,14 @@ ENGINES = [
 
 @functools.cache
 def _template() -> dict[str, Any]:
-    from ocpi_commands.local import template as tpl
+    from ocpi_commands_dev.emulation import template as tpl
 
     return tpl.load_template()
 
 
 def _table_kwargs(table_name: str) -> dict[str, Any]:
     """``CreateTable`` arguments from template.yaml's own ``CommandsTable``, so tests and template cannot drift."""
-    from ocpi_commands.local import template as tpl
+    from ocpi_commands_dev.emulation import template as tpl
 
     return tpl.create_table_kwargs(_template(), "CommandsTable", table_name)
 
@@ -50,28 +48,9 @@ def _client_config() -> Any:
     """The product's own client configuration (timeouts, retry mode), with room for the concurrency tests."""
     from botocore.config import Config
 
-    from ocpi_commands import aws
+    from ocpi_commands.adapters import aws
 
     return aws._CLIENT_CONFIG.merge(Config(max_pool_connections=32))
-
-
-@contextmanager
-def _moto_requests_serialised() -> Iterator[None]:
-    """DynamoDB applies each request atomically; moto does under threads only with a lock around each request."""
-    import moto.dynamodb.responses as responses
-
-    lock = threading.Lock()
-    original = responses.DynamoHandler.call_action
-
-    def serialised(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    responses.DynamoHandler.call_action = serialised
-    try:
-        yield
-    finally:
-        responses.DynamoHandler.call_action = original
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +82,9 @@ def repository(request: pytest.FixtureRequest) -> Iterator[Repository]:
     if request.param == "moto":
         from moto import mock_aws
 
-        with mock_aws(), _moto_requests_serialised():
+        from ocpi_commands_dev.emulation.moto_patches import serialised_dynamodb
+
+        with mock_aws(), serialised_dynamodb():
             client = _moto_session().client("dynamodb", region_name="us-east-1", config=_client_config())
             client.create_table(**_table_kwargs(table_name))
             yield Repository(table_name, client=client)

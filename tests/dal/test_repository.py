@@ -15,10 +15,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import ocpi_token, seed
-from ocpi_commands.dal import keys
-from ocpi_commands.dal.repository import COMMAND_RETENTION_SECONDS, Repository, fingerprint
+from ocpi_commands.adapters.dynamodb import keys
+from ocpi_commands.adapters.dynamodb.repository import COMMAND_RETENTION_SECONDS
+from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
+from ocpi_commands.domain.receiving import fingerprint
 from ocpi_commands.domain.auth import token_sha256
-from ocpi_commands.domain.models import (
+from ocpi_commands.domain.model import (
+    CommandRecord,
     CommandStatus,
     CredentialsStatus,
     DeliveryAttempt,
@@ -26,22 +29,21 @@ from ocpi_commands.domain.models import (
     Party,
     PartyRef,
     PartyRole,
-    PendingCommand,
     Reservation,
     ReservationStatus,
     ResultSource,
     SessionRecord,
 )
-from ocpi_commands.loading import load_seed, parse_locations
-from ocpi_commands.ocpi.commands import (
+from ocpi_commands.ocpi.types import utc_now
+from ocpi_commands.ocpi.v2_2_1.commands import (
     CommandResponse,
     CommandResponseType,
     CommandResultType,
     CommandType,
     StartSession,
 )
-from ocpi_commands.ocpi.locations import SessionStatus
-from ocpi_commands.ocpi.types import utc_now
+from ocpi_commands.ocpi.vocabulary import SessionStatus
+from ocpi_commands_dev.loading import load_seed, parse_locations
 
 DEMO = PartyRef(country_code="DE", party_id="TNM")
 OTHER = PartyRef(country_code="FR", party_id="OTH")
@@ -71,12 +73,12 @@ def accept(
     timeout: int = 60,
     accepted_at: datetime | None = None,
     **body: Any,
-) -> tuple[PendingCommand, str]:
+) -> tuple[CommandRecord, str]:
     """An ACCEPTED START_SESSION as ``CommandService._accept`` builds it, with its body fingerprint."""
     now = accepted_at or utc_now()
     request = start_session(response_url or f"https://emsp.example.com/cb/{uuid.uuid4().hex}", **body)
     payload = request.to_json_dict()
-    command = PendingCommand(
+    command = CommandRecord(
         command_id=uuid.uuid4().hex,
         command_type=CommandType.START_SESSION,
         party=party,
@@ -95,7 +97,7 @@ def accept(
     return command, fingerprint(CommandType.START_SESSION.value, payload)
 
 
-def created(repository: Repository, client_request_id: str | None = None, **kwargs: Any) -> PendingCommand:
+def created(repository: Repository, client_request_id: str | None = None, **kwargs: Any) -> CommandRecord:
     command, body = accept(**kwargs)
     assert repository.create_command(command, client_request_id, body).created
     return command
@@ -146,11 +148,11 @@ def now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def pair(transition: Any) -> tuple[bool, PendingCommand | None]:
+def pair(transition: Any) -> tuple[bool, CommandRecord | None]:
     return transition.won, transition.command
 
 
-def without_ttl(command: PendingCommand | None) -> dict[str, Any]:
+def without_ttl(command: CommandRecord | None) -> dict[str, Any]:
     assert command is not None
     return command.model_dump(exclude={"expires_at"})
 
@@ -575,7 +577,7 @@ def test_late_results_are_counted(repository):
 
 def test_a_cpo_notice_is_stored_once_as_resolved(repository):
     now = utc_now()
-    notice = PendingCommand(
+    notice = CommandRecord(
         command_id="cmd-1-canceled-by-cpo",
         command_type=CommandType.RESERVE_NOW,
         party=DEMO,

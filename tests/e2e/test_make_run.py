@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from helpers import ocpi_token
-from ocpi_commands.local.emulation import free_port
-from ocpi_commands.local.receiver import EmspReceiver
+from ocpi_commands_dev.emulation.receiver import EmspReceiver
+from ocpi_commands_dev.emulation.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 3

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from ocpi_checks import assert_ocpi_answer
 
 from helpers import COMMANDS, DEMO_TOKEN, auth, ocpi_token
-from ocpi_commands.local.apigw import build_event
+from ocpi_commands_dev.emulation.apigw import build_event
 
 COMMAND_TYPES = ["START_SESSION", "STOP_SESSION", "RESERVE_NOW", "CANCEL_RESERVATION", "UNLOCK_CONNECTOR"]
 URL = "https://emsp.example.com/cb/fuzz"

@@ -10,8 +10,8 @@ from ocpi_checks import assert_ocpi_answer
 from schemathesis.generation import GenerationMode
 
 from helpers import DEMO_TOKEN, auth
-from ocpi_commands.handlers.openapi import openapi_document
-from ocpi_commands.local.apigw import build_event
+from ocpi_commands_dev.emulation.apigw import build_event
+from ocpi_commands_dev.openapi import openapi_document
 
 SCHEMA = schemathesis.openapi.from_dict(openapi_document())
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]

@@ -4,7 +4,8 @@ permissions, credentials handling, throttling and least-privilege IAM in the tem
 import pytest
 
 from helpers import DEMO_TOKEN, OTHER_TOKEN, ocpi_token
-from ocpi_commands.local import template as tpl
+from ocpi_commands import composition
+from ocpi_commands_dev.emulation import template as tpl
 
 URL = "https://emsp.example.com/cb"
 
@@ -12,12 +13,12 @@ URL = "https://emsp.example.com/cb"
 @pytest.fixture
 def production(api, monkeypatch):
     """The API as deployed outside the local stages (https only, no private addresses)."""
-    from ocpi_commands.config import reset_settings
+    from ocpi_commands.composition import reset
 
     monkeypatch.setenv("STAGE", "prod")
-    reset_settings()
+    reset()
     yield api
-    reset_settings()
+    reset()
 
 
 def records(ddb, record_type="COMMAND"):
@@ -49,14 +50,14 @@ def test_public_https_response_url_is_accepted_in_production(production, ddb):
 
 
 def test_party_allow_list(production, ddb):
-    from ocpi_commands.domain.models import PartyRef
+    from ocpi_commands.domain.model import PartyRef
 
     party = ddb.get_party(PartyRef(country_code="DE", party_id="TNM"))
     ddb.put_party(
         party.model_copy(update={"allowed_response_url_hosts": ("*.emsp.example.com",)}),
         previous_token_sha256=party.token_sha256,
     )
-    production.module.state().credentials.clear()
+    composition.credentials_cache().clear()
     refused = production.command(
         "STOP_SESSION", {"response_url": "https://elsewhere.example.net/cb", "session_id": "SES-TNM-1"}
     )

@@ -11,11 +11,11 @@ from helpers import seed
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands.config import uniform_timeouts
-    from ocpi_commands.dal.repository import Repository
-    from ocpi_commands.loading import load_seed
-    from ocpi_commands.local.emulation import LocalAws
-    from ocpi_commands.local.receiver import EmspReceiver
+    from ocpi_commands_dev.emulation.receiver import EmspReceiver
+    from ocpi_commands_dev.emulation.stack import LocalAws
+    from ocpi_commands_dev.loading import load_seed
 
     environment = {
         "COMMAND_TIMEOUTS": uniform_timeouts(TIMEOUT),

@@ -28,14 +28,11 @@ class Stack:
 
     def configure(self, **environment: str) -> None:
         """Change settings for the following invocations (every function reads them lazily)."""
-        from ocpi_commands.config import reset_settings
-        from ocpi_commands.handlers import api, runtime
+        from ocpi_commands import composition
 
         for key, value in environment.items():
             os.environ[key] = value
-        reset_settings()
-        api.reset_state()
-        runtime.reset()
+        composition.reset()
 
     def behaviour(self, evse_uid: str | None, mode: str, location_id: str = "LOC1", **extra: Any) -> None:
         self.repository.put_simulator_behaviour(location_id, evse_uid, {"mode": mode, **extra})

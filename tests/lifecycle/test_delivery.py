@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ocpi_commands.local.receiver import Reply
+from ocpi_commands_dev.emulation.receiver import Reply
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ def test_strict_single_attempt_mode(stack):
 
 
 def test_unreachable_emsp_fails_after_retries(stack):
-    from ocpi_commands.local.emulation import free_port
+    from ocpi_commands_dev.emulation.stack import free_port
 
     stack.configure(DELIVERY_RETRY_WINDOW_SECONDS="1")
     url = f"http://127.0.0.1:{free_port()}/nobody/listens"

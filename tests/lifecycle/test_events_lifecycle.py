@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from helpers import ocpi_token
-from ocpi_commands.dal import keys
-from ocpi_commands.dal.repository import serialize
-from ocpi_commands.domain.models import PartyRef, PendingCommand, Reservation
-from ocpi_commands.ocpi.commands import CommandType
+from ocpi_commands.adapters.dynamodb import keys
+from ocpi_commands.adapters.dynamodb.codec import serialize
+from ocpi_commands.domain.model import CommandRecord, PartyRef, Reservation
 from ocpi_commands.ocpi.types import utc_now
+from ocpi_commands.ocpi.v2_2_1.commands import CommandType
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 CID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -34,7 +34,7 @@ def pending_command(stack, url):
     """
     stack.repository.client.delete_item(TableName=stack.repository.table_name, Key=serialize(keys.command(CID)))
     now = utc_now()
-    command = PendingCommand(
+    command = CommandRecord(
         command_id=CID,
         command_type=CommandType.START_SESSION,
         party=TNM,

@@ -110,9 +110,9 @@ def test_invalid_result_event_is_ignored(stack):
 def test_concurrent_duplicate_cpo_cancellations_post_once(stack):
     from datetime import timedelta
 
-    from ocpi_commands.domain.models import PartyRef, Reservation
-    from ocpi_commands.local.receiver import Reply
+    from ocpi_commands.domain.model import PartyRef, Reservation
     from ocpi_commands.ocpi.types import utc_now
+    from ocpi_commands_dev.emulation.receiver import Reply
 
     url = stack.url("duplicates/cpo-cancel")
     stack.repository.put_reservation(
@@ -142,8 +142,8 @@ def test_concurrent_duplicate_cpo_cancellations_post_once(stack):
 def test_a_delivery_abandoned_by_a_dead_invocation_is_resumed_but_a_live_one_is_not(stack):
     from datetime import timedelta
 
-    from ocpi_commands.dal import keys
-    from ocpi_commands.dal.repository import serialize
+    from ocpi_commands.adapters.dynamodb import keys
+    from ocpi_commands.adapters.dynamodb.codec import serialize
     from ocpi_commands.ocpi.types import format_datetime, utc_now
 
     stack.behaviour("SILENT", "silent")

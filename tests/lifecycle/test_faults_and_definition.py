@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ocpi_commands.local import template as tpl
+from ocpi_commands_dev.emulation import template as tpl
 
 STATEMACHINES = sorted((Path(__file__).resolve().parents[2] / "statemachine").glob("*.asl.json"))
 

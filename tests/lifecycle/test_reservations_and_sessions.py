@@ -4,7 +4,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from helpers import OTHER_TOKEN
-from ocpi_commands.domain.models import PartyRef, Reservation
+from ocpi_commands.domain.model import PartyRef, Reservation
 
 TNM = PartyRef(country_code="DE", party_id="TNM")
 

@@ -7,8 +7,8 @@ import pytest
 from lifecycle_support import TIMEOUT
 
 from helpers import ocpi_token
-from ocpi_commands.domain.models import NetworkLocation
-from ocpi_commands.ocpi.commands import CommandResultType
+from ocpi_commands.domain.model import NetworkLocation
+from ocpi_commands.ocpi.v2_2_1.commands import CommandResultType
 
 MODES = {
     "accept": "ACCEPTED",

@@ -13,7 +13,7 @@ from ocpi_commands.domain.auth import (
     token_sha256,
 )
 from ocpi_commands.domain.errors import Unauthorized
-from ocpi_commands.domain.models import CredentialsStatus, Party, PartyRef, PartyRole
+from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRef, PartyRole
 
 
 def party(token: str, **overrides) -> Party:

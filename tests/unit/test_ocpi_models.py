@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from helpers import ocpi_token
-from ocpi_commands.ocpi.commands import (
+from ocpi_commands.ocpi.types import DisplayText, format_datetime, parse_datetime
+from ocpi_commands.ocpi.v2_2_1.commands import (
     CancelReservation,
     CommandResponse,
     CommandResult,
@@ -17,8 +18,7 @@ from ocpi_commands.ocpi.commands import (
     StopSession,
     UnlockConnector,
 )
-from ocpi_commands.ocpi.tokens import EnergyContract, Token
-from ocpi_commands.ocpi.types import DisplayText, format_datetime, parse_datetime
+from ocpi_commands.ocpi.v2_2_1.tokens import EnergyContract, Token
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "ocpi-examples"
 URL = "https://emsp.example.com/ocpi/emsp/2.2.1/commands/START_SESSION/8a1f0c9e"

@@ -2,7 +2,7 @@
 
 import math
 
-from ocpi_commands.handlers.starter import wait_seconds
+from ocpi_commands.domain.lifecycle import wait_seconds
 
 
 def test_wait_is_rounded_up_to_whole_seconds():

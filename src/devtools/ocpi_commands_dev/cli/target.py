@@ -1,0 +1,117 @@
+"""Which stack the CLI operates on, and the helpers every command group shares."""
+
+import argparse
+import getpass
+import json
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ocpi_commands.ocpi.vocabulary import CommandType
+
+LOCAL_TABLE = "ocpi-local-commands"
+LOCAL_BUS = "ocpi-local-commands"
+LOCAL_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-command-lifecycle"
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed without a traceback."""
+
+
+@dataclass
+class Target:
+    table: str
+    event_bus: str | None
+    state_machine_arn: str | None
+    region: str | None
+    endpoint_url: str | None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+    def repository(self) -> Any:
+        from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
+
+        return DynamoRepository(self.table, client=self.client("dynamodb"))
+
+
+def _samconfig(env: str, path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise CliError(f"{path} not found (give --stack or --local instead of --config-env)")
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    params: dict[str, Any] = {}
+    for section in ("global", "deploy"):
+        params.update(config.get(env, {}).get(section, {}).get("parameters", {}))
+    if "stack_name" not in params:
+        raise CliError(f"samconfig.toml has no stack_name for environment '{env}'")
+    return params
+
+
+def resolve_target(args: argparse.Namespace) -> Target:
+    if args.local:
+        import os
+
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+            os.environ.setdefault(key, value)
+        return Target(
+            args.table or LOCAL_TABLE,
+            args.event_bus or LOCAL_BUS,
+            LOCAL_STATE_MACHINE,
+            "us-east-1",
+            args.endpoint_url or f"http://127.0.0.1:{args.aws_port}",
+        )
+    stack, region = args.stack, args.region
+    if args.config_env:
+        params = _samconfig(args.config_env, Path(args.samconfig))
+        stack, region = params["stack_name"], region or params.get("region")
+    if args.table and not stack:
+        return Target(args.table, args.event_bus, None, region, args.endpoint_url)
+    if not stack:
+        raise CliError("say which stack: --local, --stack NAME, --config-env ENV (samconfig.toml) or --table NAME")
+    import boto3
+
+    cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
+    try:
+        outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        raise CliError(f"cannot read stack {stack}: {exc}") from None
+    values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    if "TableName" not in values:
+        raise CliError(f"stack {stack} has no TableName output: is it this product's stack?")
+    return Target(
+        args.table or values["TableName"],
+        args.event_bus or values.get("EventBusName"),
+        values.get("StateMachineArn"),
+        region,
+        args.endpoint_url,
+    )
+
+
+def out(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if args.json else text)
+
+
+def party_ref(country_code: str, party_id: str) -> Any:
+    from ocpi_commands.domain.model import PartyRef
+
+    if len(country_code) != 2 or len(party_id) != 3:
+        raise CliError("a party is a 2-letter country_code and a 3-character party_id, e.g. DE TNM")
+    return PartyRef(country_code=country_code.upper(), party_id=party_id.upper())
+
+
+def command_types(value: str) -> list[CommandType]:
+    try:
+        return [CommandType(p.strip().upper()) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise CliError(f"permissions are command types ({', '.join(c.value for c in CommandType)})") from None
+
+
+def read_secret(prompt: str) -> str:
+    value = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(prompt)
+    if not value:
+        raise CliError("no token given on standard input")
+    return value

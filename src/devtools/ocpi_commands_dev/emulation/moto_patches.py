@@ -1,0 +1,251 @@
+"""What the emulation changes in moto, in one place, for exactly one moto version.
+
+moto gives DynamoDB, EventBridge and Step Functions (executing the real ASL). Without Docker it cannot
+run Lambda functions, and a few of its behaviours differ from AWS in ways this product relies on.
+These hooks patch moto internals, so they are written against one moto version (``PINNED_MOTO``, the
+pin of requirements/dev.txt) and refuse to start on any other:
+
+1. ``LambdaFunction.invoke``: the function runs in this process (``Hooks.invoke_lambda``).
+2. ``Rule.send_to_targets``: EventBridge rule targets that are Lambda functions run in this process.
+3. ``StreamShard.add``: stream records are handed to the emulation's stream mapping instead of kept.
+4. ``DynamoHandler.call_action``: one request at a time (DynamoDB applies each request atomically),
+   and stream records of a failed request (a cancelled transaction) are dropped, as on AWS.
+5. ``DynamoDBBackend.transact_write_items``: conditions checked, then writes applied (moto's own
+   deep-copies every table of the transaction: O(table size)). A parity test checks it against
+   DynamoDB Local.
+6. ``EventsHandler.call_action`` and 7. ``StepFunctionResponse.call_action``: fault injection.
+"""
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+PINNED_MOTO = "5.2.5"
+
+
+class EmulationUnavailable(RuntimeError):
+    """The emulation cannot run with what is installed."""
+
+
+def check_moto_version() -> None:
+    import moto
+
+    if moto.__version__ != PINNED_MOTO:
+        raise EmulationUnavailable(
+            f"the local emulation is written against moto {PINNED_MOTO}, but moto {moto.__version__} is installed; "
+            f"reinstall the pinned requirements (make venv) or update ocpi_commands_dev/emulation/moto_patches.py"
+        )
+
+
+# One lock for every DynamoDB request of the process: moto applies a request atomically only when
+# requests do not interleave.
+DYNAMODB_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def serialised_dynamodb() -> Iterator[None]:
+    """DynamoDB requests to moto one at a time (for tests that use moto without the whole emulation)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    check_moto_version()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
+class Hooks(Protocol):
+    """What the patched moto calls back into (implemented by ``stack.LocalAws``)."""
+
+    def invoke_lambda(self, function_name: str, event: dict[str, Any], asynchronous: bool) -> Any: ...
+
+    def stream_record(self, record: dict[str, Any]) -> None: ...
+
+    def take_fault(self, service: str, action: str) -> str | None: ...
+
+
+class MotoPatches:
+    """Install the patches above; ``remove`` restores moto exactly."""
+
+    def __init__(self, hooks: Hooks):
+        self.hooks = hooks
+        self._saved: list[tuple[Any, str, Any]] = []
+        self._pending: list[dict[str, Any]] | None = None
+        self._sequence = 0
+
+    def install(self) -> None:
+        check_moto_version()
+        from moto.awslambda.models import LambdaFunction
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.table import StreamShard
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.events.models import Rule
+        from moto.events.responses import EventsHandler
+        from moto.stepfunctions.responses import StepFunctionResponse
+
+        hooks, patches = self.hooks, self
+
+        def lambda_invoke(fn: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+            event = json.loads(body) if body else {}
+            invocation_type = (request_headers or {}).get("x-amz-invocation-type", "RequestResponse")
+            if invocation_type == "Event":
+                hooks.invoke_lambda(fn.function_name, event, True)
+                return b""
+            try:
+                result = hooks.invoke_lambda(fn.function_name, event, False)
+            except Exception as exc:
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)[:1000]}).encode()
+            return json.dumps(result).encode()
+
+        original_send = Rule.send_to_targets
+
+        def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+            lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
+            if not lambda_targets:
+                return original_send(rule, event, transform_input)
+            if not rule.event_pattern.matches_event(event):
+                return None
+            for target in lambda_targets:
+                name = target["Arn"].rsplit(":", 1)[-1]
+                hooks.invoke_lambda(name, json.loads(json.dumps(event, default=str)), True)
+            return None
+
+        original_add = StreamShard.add
+
+        def stream_add(shard: Any, old: Any, new: Any) -> None:
+            original_add(shard, old, new)
+            record = json.loads(json.dumps(shard.items.pop().to_json(), default=_json_default))
+            # Handed over here, so moto neither keeps the records nor copies them.
+            patches._sequence += 1
+            record["dynamodb"]["SequenceNumber"] = str(patches._sequence)
+            if patches._pending is None:
+                hooks.stream_record(record)
+            else:
+                patches._pending.append(record)
+
+        def guarded(handler_cls: Any, service: str, serialise: bool) -> None:
+            original = handler_cls.call_action
+
+            def call_action(self: Any) -> Any:
+                fault = hooks.take_fault(service, self._get_action())
+                if fault is not None:
+                    from moto.core.exceptions import JsonRESTError
+
+                    raise JsonRESTError(fault, f"injected fault: {fault}")
+                if not serialise:
+                    return original(self)
+                with DYNAMODB_LOCK:
+                    # Held until the request succeeds: a cancelled transaction emits no stream record
+                    # on AWS, while moto adds them before rolling the table back.
+                    patches._pending = []
+                    try:
+                        response = original(self)
+                        status = response[0] if isinstance(response, tuple) else 200
+                        if isinstance(status, int) and status < 400:
+                            for record in patches._pending:
+                                hooks.stream_record(record)
+                        return response
+                    finally:
+                        patches._pending = None
+
+            self._patch(handler_cls, "call_action", call_action)
+
+        self._patch(DynamoDBBackend, "transact_write_items", transact_write_items)
+        self._patch(LambdaFunction, "invoke", lambda_invoke)
+        self._patch(Rule, "send_to_targets", send_to_targets)
+        self._patch(StreamShard, "add", stream_add)
+        guarded(DynamoHandler, "dynamodb", serialise=True)
+        guarded(EventsHandler, "events", serialise=False)
+        guarded(StepFunctionResponse, "stepfunctions", serialise=False)
+
+    def _patch(self, owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+        self._saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, replacement)
+
+    def remove(self) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        self._saved.clear()
+
+
+def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems: every condition is checked, then every write applied (DynamoDB's semantics).
+
+    Requests are serialised by the emulation (``DYNAMODB_LOCK``), so checking first and writing
+    second is atomic here.
+    """
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+    operations = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException()
+        op_type, op = next(iter(item.items()))
+        table = backend.get_table(op["TableName"])
+        if op_type == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        identity = (op["TableName"], json.dumps(key, sort_keys=True))
+        if identity in seen:
+            raise MultipleTransactionsException()
+        seen.add(identity)
+        current = backend.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        failed = condition is not None and not get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current)
+        if failed:
+            old = (
+                current.to_json()["Attributes"]
+                if current and op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+                else None
+            )
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        else:
+            errors.append((None, None, None))
+        operations.append((op_type, op, key))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for op_type, op, key in operations:
+        if op_type == "Put":
+            backend.put_item(op["TableName"], op["Item"])
+        elif op_type == "Delete":
+            backend.delete_item(op["TableName"], key)
+        elif op_type == "Update":
+            backend.update_item(
+                op["TableName"],
+                key,
+                update_expression=op["UpdateExpression"],
+                expression_attribute_names=op.get("ExpressionAttributeNames"),
+                expression_attribute_values=op.get("ExpressionAttributeValues"),
+            )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return str(value)

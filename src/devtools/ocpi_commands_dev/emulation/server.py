@@ -1,0 +1,325 @@
+"""`make run`: the OCPI API on 127.0.0.1, served by the real handlers, with embedded AWS emulation.
+
+Like ``sam local start-api``, HTTP requests become API Gateway (REST, proxy) events for the routes
+read from template.yaml. Behind the API: moto in server mode (DynamoDB, EventBridge, Step Functions
+executing the real ASL), the lifecycle functions in-process, the charge point simulator, and a
+small eMSP endpoint showing the CommandResults that arrive.
+"""
+
+import base64
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+
+from ocpi_commands_dev.emulation.apigw import Routes, build_event
+from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
+from ocpi_commands_dev.emulation.stack import LocalAws
+
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+
+
+class ApiServer:
+    """HTTP -> API Gateway event -> the function's handler, on a thread per request."""
+
+    def __init__(self, host: str, port: int, routes: Routes, invoke: Callable[[str, dict[str, Any]], Any], stage: str):
+        self.routes = routes
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                path, _, query = self.path.partition("?")
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > API_GATEWAY_MAX_BODY:
+                    self._send(
+                        413, {"Content-Type": "application/json"}, json.dumps({"message": "Request Too Long"}).encode()
+                    )
+                    return
+                body = self.rfile.read(length) if length else None
+                match = server.routes.match(self.command, path)
+                if match is None:  # what API Gateway answers for a route it does not have
+                    self._send(
+                        403,
+                        {"Content-Type": "application/json"},
+                        json.dumps({"message": "Missing Authentication Token"}).encode(),
+                    )
+                    return
+                function, resource, params = match
+                headers = {k: v for k, v in self.headers.items()}
+                event = build_event(
+                    self.command,
+                    path,
+                    headers,
+                    body,
+                    resource=resource,
+                    path_parameters=params,
+                    query=query,
+                    stage=stage,
+                    domain_name=self.headers.get("Host", "localhost"),
+                    source_ip=self.client_address[0],
+                )
+                try:
+                    response = invoke(function, event)
+                except Exception:  # what API Gateway answers when the integration fails
+                    self._send(
+                        502,
+                        {"Content-Type": "application/json"},
+                        json.dumps({"message": "Internal server error"}).encode(),
+                    )
+                    return
+                out_headers = dict(response.get("headers") or {})
+                for name, values in (response.get("multiValueHeaders") or {}).items():
+                    out_headers[name] = values[-1]
+                payload = response.get("body") or ""
+                data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+                self._send(int(response.get("statusCode", 200)), out_headers, data)
+
+            def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() not in ("content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-api", daemon=True)
+
+    def start(self) -> "ApiServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Narrator:
+    """Tells each command's life, readably, from the table's stream (the same records the product writes)."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self._seen: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
+        with self._lock:
+            print(f"{stamp}  {text}", file=self.out, flush=True)
+
+    def on_record(self, record: dict[str, Any]) -> None:
+        from ocpi_commands.adapters.dynamodb.codec import deserialize
+
+        image = record.get("dynamodb", {}).get("NewImage")
+        if not image:
+            return
+        item = deserialize(image)
+        kind = item.get("type")
+        if kind == "COMMAND":
+            self._command(item)
+        elif kind == "RESERVATION":
+            self.say(
+                f"reservation {item.get('reservation_id')} of {item.get('owner', {}).get('country_code')}*"
+                f"{item.get('owner', {}).get('party_id')}: {item.get('status')} "
+                f"(charge point id {item.get('cp_reservation_id')}, until {item.get('expiry_date')})"
+            )
+        elif kind == "SESSION":
+            self.say(
+                f"session {item.get('session_id')} at {item.get('location_id')}/{item.get('evse_uid')}: "
+                f"{item.get('status')}"
+            )
+
+    def _command(self, item: dict[str, Any]) -> None:
+        command_id = item["command_id"]
+        short = command_id[:8]
+        label = f"{item.get('command_type')} {short} {item.get('party_key')}"
+        before = self._seen.get(command_id, {})
+        self._seen[command_id] = item
+        if not before and item.get("status") == "PENDING":
+            target = "/".join(str(item[k]) for k in ("location_id", "evse_uid", "connector_id") if item.get(k))
+            target = target or item.get("session_id") or ""
+            self.say(
+                f"{item.get('command_type')} {command_id} {item.get('party_key')}  accepted  {target} "
+                f"(timeout {item.get('timeout')} s)"
+            )
+        if item.get("dispatched_at") and not before.get("dispatched_at"):
+            self.say(f"{label}  dispatched to the charge point")
+        if item.get("status") == "RESOLVED" and before.get("status") != "RESOLVED":
+            source = {
+                "CHARGE_POINT": "charge point",
+                "TIMEOUT": "no answer in time",
+                "DISPATCH_FAILURE": "dispatch failed",
+                "CPO": "decided by the CPO",
+            }.get(item.get("result_source"), "")
+            self.say(f"{label}  result {item.get('result')} ({source})")
+        status = item.get("delivery_status")
+        if status in ("DELIVERED", "FAILED") and before.get("delivery_status") != status:
+            attempts = item.get("delivery_attempts") or []
+            last = attempts[-1] if attempts else {}
+            detail = f"HTTP {last.get('http_status')}" if last.get("http_status") else (last.get("error") or "")
+            word = "delivered" if status == "DELIVERED" else "NOT delivered"
+            self.say(f"{label}  {word} to {item.get('response_url')} ({detail}, {len(attempts)} attempt(s))")
+
+
+@dataclass
+class RunOptions:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    aws_port: int = 5500
+    receiver_port: int | None = 3001
+    seed: Path | None = None
+    timeouts: str | None = None
+    verbose: bool = False
+
+
+DEMO_TOKEN_NOTE = "the seed's first party"
+
+
+def _demo_party(seed: dict[str, Any]) -> dict[str, Any]:
+    for party in seed.get("parties", []):
+        if party.get("credentials_status", "REGISTERED") == "REGISTERED" and party.get("role", "EMSP") == "EMSP":
+            return party
+    raise SystemExit("the seed file has no registered eMSP party to demonstrate with")
+
+
+def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_url: str | None) -> str:
+    party = _demo_party(seed)
+    token = party["token"]
+    encoded = base64.b64encode(token.encode()).decode()
+    base = f"http://{options.host}:{api_port}"
+    callback = (receiver_url or "http://127.0.0.1:3001") + "/ocpi/emsp/2.2.1/commands/START_SESSION/demo-1"
+    location = (seed.get("locations") or [{}])[0]
+    evse = next((e for e in location.get("evses", []) if "REMOTE_START_STOP_CAPABLE" in e.get("capabilities", [])), {})
+    body = {
+        "response_url": callback,
+        "token": {
+            "country_code": party["country_code"],
+            "party_id": party["party_id"],
+            "uid": "DEMO-UID-1",
+            "type": "APP_USER",
+            "contract_id": f"{party['country_code']}-{party['party_id']}-C1",
+            "issuer": "Demo",
+            "valid": True,
+            "whitelist": "ALLOWED",
+            "last_updated": "2026-01-01T00:00:00Z",
+        },
+        "location_id": location.get("id", "LOC1"),
+        "evse_uid": evse.get("uid", "1"),
+    }
+    curl = (
+        f"curl -s -X POST {base}/ocpi/cpo/2.2.1/commands/START_SESSION \\\n"
+        f"  -H 'Authorization: Token {encoded}' -H 'Content-Type: application/json' \\\n"
+        f"  -H 'X-Request-ID: demo-1' -H 'X-Correlation-ID: demo-corr-1' \\\n"
+        f"  -d '{json.dumps(body)}'"
+    )
+    lines = [
+        "",
+        "OCPI Commands module, running locally (no AWS account, no Docker)",
+        f"  OCPI API          {base}/ocpi/versions",
+        f"  commands endpoint {base}/ocpi/cpo/2.2.1/commands/{{command}}",
+        f"  demo token        {token}   (party {party['country_code']}*{party['party_id']}; "
+        f"header: Authorization: Token {encoded})",
+    ]
+    if receiver_url:
+        lines.append(f"  eMSP receiver     {receiver_url}   (CommandResults sent there are shown below)")
+    lines += [
+        f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
+        "",
+        "Try:",
+        curl,
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(
+    options: RunOptions,
+    out: TextIO = sys.stdout,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run until Ctrl-C (or ``stop`` is set). Everything started here is stopped on the way out."""
+    import logging
+    import os
+
+    environment = {"STAGE": "local"}
+    if not options.verbose:
+        # The readable narration replaces the functions' JSON logs and EMF metric lines (--verbose shows them).
+        environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+        os.environ.update(environment)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if options.timeouts:
+        environment["COMMAND_TIMEOUTS"] = options.timeouts
+
+    from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
+    from ocpi_commands.observability import logger
+
+    from ocpi_commands_dev.loading import load_seed, read_json
+
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+    seed_path = options.seed or Path(__file__).resolve().parents[4] / "seed" / "sample.json"
+    seed = read_json(seed_path)
+    narrator = Narrator(out)
+    stop = stop or threading.Event()
+    receiver: EmspReceiver | None = None
+    api: ApiServer | None = None
+    local = LocalAws(server=True, server_port=options.aws_port, environment=environment)
+    try:
+        if options.receiver_port is not None:
+
+            def show(received: Received) -> None:
+                narrator.say(
+                    f"eMSP received  {received.body.decode(errors='replace')}  at {received.path} "
+                    f"(X-Correlation-ID {received.header('X-Correlation-ID')})"
+                )
+
+            receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
+        api = ApiServer(options.host, options.port, Routes(local.template), local.invoke, "local")
+        local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api.port}"
+        local.start()
+        counts = load_seed(Repository(local.table_name), seed)
+        local.wait_stream_idle()
+        local.stream_listeners.append(narrator.on_record)
+        api.start()
+        print(banner(options, api.port, seed, receiver.url if receiver else None), file=out, flush=True)
+        narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        if ready is not None:
+            ready.set()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        print("\nStopping...", file=out, flush=True)
+    finally:
+        if api is not None:
+            api.stop()
+        local.stop()
+        if receiver is not None:
+            receiver.stop()
+    print("Stopped: nothing is left listening.", file=out, flush=True)

@@ -1,0 +1,272 @@
+"""The whole stack on moto, in this process, wired exactly as ``template.yaml`` wires the real one.
+
+moto provides DynamoDB, EventBridge and Step Functions (executing the real ASL file); the functions
+run in this process (``lambda_runtime``); ``moto_patches`` lists what is changed in moto and why.
+Fault injection for tests: :meth:`LocalAws.inject_fault`.
+"""
+
+import io
+import json
+import os
+import socket
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from ocpi_commands_dev.emulation import template as tpl
+from ocpi_commands_dev.emulation.lambda_runtime import REGION, InProcessLambda, Invocation, StreamMapping
+from ocpi_commands_dev.emulation.moto_patches import MotoPatches, check_moto_version
+
+STACK = "ocpi-local"
+
+BASE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "OcpiCommands",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reset_product_caches() -> None:
+    """The product's process-wide caches (settings, clients, services): one call, ``composition.reset``."""
+    from ocpi_commands import composition
+
+    composition.reset()
+
+
+class LocalAws:
+    """The whole stack on moto, in this process. Use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        parameters: dict[str, str] | None = None,
+        environment: dict[str, str] | None = None,
+        server: bool = False,
+        server_port: int | None = None,
+        simulator: bool = True,
+        on_invocation: Callable[[Invocation], None] | None = None,
+    ):
+        self.template = tpl.load_template()
+        defaults = {k: str(v.get("Default", "")) for k, v in self.template.get("Parameters", {}).items()}
+        self.parameters = {**defaults, "Stage": "local", **(parameters or {})}
+        if simulator:
+            self.parameters["EnableChargePointSimulator"] = "true"
+        self.extra_environment = environment or {}
+        self.environment: dict[str, str] = {}
+        self.server = server
+        self.server_port = server_port
+        self.table_name = f"{STACK}-commands"
+        self.bus_name = f"{STACK}-commands"
+        self.state_machine_arn = ""
+        self.functions = tpl.functions(self.template)
+        self.runtime = InProcessLambda(self.functions, STACK, on_invocation)
+        self.stream = StreamMapping(self.runtime)
+        self.patches = MotoPatches(self)
+        self._faults: dict[tuple[str, str], list[str]] = {}
+        self._faults_lock = threading.Lock()
+        self._mock: Any = None
+        self._moto_server: Any = None
+        self._arn_to_function: dict[str, str] = {}
+        self.endpoint_url: str | None = None
+        self._saved_environ: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------------ what tests read
+
+    @property
+    def invocations(self) -> list[Invocation]:
+        return self.runtime.invocations
+
+    @property
+    def errors(self) -> list[Invocation]:
+        return self.runtime.errors
+
+    @property
+    def stream_listeners(self) -> list[Callable[[dict[str, Any]], None]]:
+        return self.stream.listeners
+
+    def invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
+        return self.runtime.invoke(logical_id, event, asynchronous)
+
+    def wait_stream_idle(self, timeout: float = 10.0) -> bool:
+        return self.stream.wait_idle(timeout)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> "LocalAws":
+        self.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    def start(self) -> "LocalAws":
+        check_moto_version()
+        base_env = dict(BASE_ENVIRONMENT)
+        if self.server:
+            from moto.server import ThreadedMotoServer
+
+            port = self.server_port or free_port()
+            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._moto_server.start()
+            self.endpoint_url = f"http://127.0.0.1:{port}"
+            base_env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            base_env["MOTO_PORT"] = str(port)
+            self._set_environ(base_env)
+            request = urllib.request.Request(  # noqa: S310 - loopback moto server
+                f"{self.endpoint_url}/moto-api/config",
+                data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+                method="POST",
+            )
+            urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback moto server
+        else:
+            from moto import mock_aws
+
+            self._set_environ(base_env)
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+            self._mock.start()
+        self.patches.install()
+        self._create_stack()
+        self.stream.start()
+        reset_product_caches()
+        return self
+
+    def stop(self) -> None:
+        self.runtime.stop()
+        self.stream.stop()
+        self._stop_executions()
+        self.patches.remove()
+        if self._mock is not None:
+            self._mock.stop()
+        if self._moto_server is not None:
+            self._moto_server.stop()
+        self._restore_environ()
+        reset_product_caches()
+
+    def _stop_executions(self) -> None:
+        try:
+            sfn = self.client("stepfunctions")
+            running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
+            for execution in running.get("executions", []):
+                sfn.stop_execution(executionArn=execution["executionArn"])
+        except Exception:  # noqa: S110 - best effort at shutdown
+            pass
+
+    def _set_environ(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_environ.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_environ(self) -> None:
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ.clear()
+
+    # ------------------------------------------------------------------ moto calls these (moto_patches.Hooks)
+
+    def invoke_lambda(self, function_name: str, event: dict[str, Any], asynchronous: bool) -> Any:
+        logical_id = self._arn_to_function[function_name]
+        if asynchronous:
+            self.runtime.invoke_async(logical_id, event)
+            return None
+        return self.runtime.invoke(logical_id, event)
+
+    def stream_record(self, record: dict[str, Any]) -> None:
+        self.stream.put(record)
+
+    def take_fault(self, service: str, action: str) -> str | None:
+        if not self._faults:
+            return None
+        with self._faults_lock:
+            pending = self._faults.get((service, action))
+            return pending.pop(0) if pending else None
+
+    # ------------------------------------------------------------------ faults (tests)
+
+    def inject_fault(self, service: str, action: str, error_code: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``service``/``action`` fail with ``error_code``."""
+        with self._faults_lock:
+            self._faults.setdefault((service, action), []).extend([error_code] * times)
+
+    def clear_faults(self) -> None:
+        with self._faults_lock:
+            self._faults.clear()
+
+    # ------------------------------------------------------------------ resources from the template
+
+    def _create_stack(self) -> None:
+        iam = self.client("iam")
+        role = iam.create_role(RoleName=f"{STACK}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.client("dynamodb").create_table(**tpl.create_table_kwargs(self.template, "CommandsTable", self.table_name))
+        events = self.client("events")
+        events.create_event_bus(Name=self.bus_name)
+        lam = self.client("lambda")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+        conditions = {"SimulatorEnabled": self.parameters.get("EnableChargePointSimulator") == "true"}
+        arns: dict[str, str] = {}
+        for logical_id, spec in self.functions.items():
+            if spec.condition and not conditions.get(spec.condition, False):
+                continue
+            name = f"{STACK}-{logical_id}"
+            arns[logical_id] = lam.create_function(
+                FunctionName=name,
+                Runtime="python3.13",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": code.getvalue()},
+                Timeout=min(spec.timeout, 900),
+            )["FunctionArn"]
+            self._arn_to_function[name] = logical_id
+        definition, substitutions = tpl.state_machine(self.template)
+        values = {k: arns[v["Fn::GetAtt"][0]] for k, v in substitutions.items()}
+        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name=f"{STACK}-command-lifecycle", definition=tpl.substitute(definition, values), roleArn=role
+        )["stateMachineArn"]
+        refs: dict[str, Any] = {
+            **self.parameters,
+            "CommandsTable": self.table_name,
+            "CommandsBus": self.bus_name,
+            "CommandLifecycle": self.state_machine_arn,
+            "AWS::NoValue": None,
+            "Condition:HasPublicBaseUrl": bool(self.parameters.get("PublicBaseUrl")),
+        }
+        environment: dict[str, str] = {}
+        for logical_id in arns:
+            for key, value in self.functions[logical_id].environment.items():
+                resolved = tpl.resolve_intrinsics(value, refs)
+                if resolved is not None:
+                    environment[key] = str(resolved)
+        self.environment = {**environment, **self.extra_environment}
+        self._set_environ(self.environment)
+        for logical_id, arn in arns.items():
+            for event_name, event in self.functions[logical_id].events.items():
+                props = event.get("Properties", {})
+                if event.get("Type") == "EventBridgeRule":
+                    rule = f"{logical_id}-{event_name}"
+                    events.put_rule(Name=rule, EventBusName=self.bus_name, EventPattern=json.dumps(props["Pattern"]))
+                    events.put_targets(Rule=rule, EventBusName=self.bus_name, Targets=[{"Id": "fn", "Arn": arn}])
+                elif event.get("Type") == "DynamoDB":
+                    filters = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
+                    self.stream.add(logical_id, filters, int(props.get("BatchSize", 100)))

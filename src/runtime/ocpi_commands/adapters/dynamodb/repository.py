@@ -1,0 +1,547 @@
+"""DynamoDB access for every record of the product, behind one small repository.
+
+Conditional writes are the arbiter of every state change; a failed condition becomes a domain
+outcome (``Duplicate``, "already resolved", ...), never an exception that reaches a client.
+"""
+
+import math
+import time
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ocpi_commands.adapters import aws
+from ocpi_commands.adapters.dynamodb import keys
+from ocpi_commands.adapters.dynamodb.codec import attribute, deserialize, serialize
+from ocpi_commands.domain.model import (
+    CommandRecord,
+    CommandStatus,
+    CredentialsStatus,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NetworkLocation,
+    Party,
+    PartyRef,
+    Reservation,
+    ReservationStatus,
+    ResultSource,
+    SessionRecord,
+)
+from ocpi_commands.domain.ports import CreateOutcome, Transition
+from ocpi_commands.ocpi.types import format_datetime
+from ocpi_commands.ocpi.vocabulary import CommandResultType
+
+COMMAND_RETENTION_SECONDS = 7 * 24 * 3600
+REQUEST_ID_GUARD_SECONDS = 24 * 3600
+
+
+def _values(**values: Any) -> dict[str, Any]:
+    return {f":{k}": attribute(v) for k, v in values.items()}
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class DynamoRepository:
+    """Every record in one table (keys in ``keys``); implements the domain's store ports."""
+
+    def __init__(self, table_name: str, client: Any | None = None):
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client
+
+    # ------------------------------------------------------------------ generic
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table_name, Key=serialize(key), ConsistentRead=True)
+        item = response.get("Item")
+        return deserialize(item) if item else None
+
+    def _batch_get(self, keys_: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Strongly consistent BatchGetItem of a few keys (retries unprocessed keys)."""
+        pending = [serialize(k) for k in keys_]
+        found: list[dict[str, Any]] = []
+        for attempt in range(5):
+            response = self.client.batch_get_item(
+                RequestItems={self.table_name: {"Keys": pending, "ConsistentRead": True}}
+            )
+            found.extend(deserialize(i) for i in response.get("Responses", {}).get(self.table_name, []))
+            pending = response.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+            if not pending:
+                return found
+            time.sleep(0.05 * (2**attempt))
+        raise RuntimeError("BatchGetItem left keys unprocessed after retries")
+
+    def _put(self, item: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.table_name, Item=serialize(item))
+
+    # ------------------------------------------------------------------ parties
+
+    @staticmethod
+    def _party_item(party: Party) -> dict[str, Any]:
+        body = party.model_dump(mode="json", exclude_none=True)
+        body["permissions"] = sorted(body["permissions"])
+        return {**keys.party(party.ref), "type": "PARTY", **body}
+
+    @staticmethod
+    def _credentials_item(party: Party) -> dict[str, Any]:
+        return {
+            **keys.credentials(party.token_sha256),
+            "type": "CREDENTIALS",
+            "party": party.ref.model_dump(),
+            "token_sha256": party.token_sha256,
+            "credentials_status": party.credentials_status.value,
+        }
+
+    def put_party(self, party: Party, previous_token_sha256: str | None = None) -> None:
+        """Create or replace a party and its credentials look-up item, atomically."""
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table_name, "Item": serialize(self._party_item(party))}},
+            {"Put": {"TableName": self.table_name, "Item": serialize(self._credentials_item(party))}},
+        ]
+        if previous_token_sha256 and previous_token_sha256 != party.token_sha256:
+            items.append(
+                {"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(previous_token_sha256))}}
+            )
+        self.client.transact_write_items(TransactItems=items)
+
+    def get_party(self, ref: PartyRef) -> Party | None:
+        item = self._get(keys.party(ref))
+        return Party.model_validate(item) if item else None
+
+    def get_party_by_token_sha256(self, token_sha256: str) -> tuple[Party, CredentialsStatus] | None:
+        cred = self._get(keys.credentials(token_sha256))
+        if cred is None:
+            return None
+        party = self.get_party(PartyRef.model_validate(cred["party"]))
+        if party is None or party.token_sha256 != token_sha256:
+            return None
+        return party, CredentialsStatus(cred.get("credentials_status", CredentialsStatus.REGISTERED.value))
+
+    def list_parties(self) -> list[Party]:
+        return [Party.model_validate(i) for i in self._scan_type("PARTY")]
+
+    def _scan_type(self, record_type: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "#t = :t",
+            "ExpressionAttributeNames": {"#t": "type"},
+            "ExpressionAttributeValues": _values(t=record_type),
+        }
+        while True:
+            response = self.client.scan(**kwargs)
+            found.extend(deserialize(i) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ locations and sessions
+
+    def put_location(self, location: NetworkLocation) -> None:
+        body = location.model_dump(mode="json", exclude_none=True)
+        self._put({**keys.location(location.location_id), "type": "LOCATION", **body})
+
+    def get_location(self, location_id: str) -> NetworkLocation | None:
+        item = self._get(keys.location(location_id))
+        return NetworkLocation.model_validate(item) if item else None
+
+    def put_session(self, session: SessionRecord) -> None:
+        body = session.model_dump(mode="json", exclude_none=True)
+        self._put({**keys.session(session.session_id), "type": "SESSION", **body})
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        item = self._get(keys.session(session_id))
+        return SessionRecord.model_validate(item) if item else None
+
+    # ------------------------------------------------------------------ reservations
+
+    @staticmethod
+    def _reservation_item(reservation: Reservation) -> dict[str, Any]:
+        body = reservation.model_dump(mode="json", exclude_none=True)
+        return {
+            **keys.reservation(reservation.owner, reservation.reservation_id),
+            "type": "RESERVATION",
+            "gsi1pk": keys.cp_reservation_index(reservation.cp_reservation_id),
+            "gsi1sk": "RSV",
+            # Keep response_url and the party reference until the reservation expires (+1 day of audit).
+            "expires_at": _epoch(reservation.expiry_date) + 24 * 3600,
+            **body,
+        }
+
+    def put_reservation(self, reservation: Reservation) -> None:
+        self._put(self._reservation_item(reservation))
+
+    def get_reservation(self, owner: PartyRef, reservation_id: str) -> Reservation | None:
+        item = self._get(keys.reservation(owner, reservation_id))
+        return Reservation.model_validate(item) if item else None
+
+    def get_location_and_reservation(
+        self, location_id: str, owner: PartyRef, reservation_id: str
+    ) -> tuple[NetworkLocation | None, Reservation | None]:
+        """One round trip for RESERVE_NOW's two look-ups."""
+        location_key = keys.location(location_id)
+        found = self._batch_get([location_key, keys.reservation(owner, reservation_id)])
+        location = reservation = None
+        for item in found:
+            if item["pk"] == location_key["pk"]:
+                location = NetworkLocation.model_validate(item)
+            else:
+                reservation = Reservation.model_validate(item)
+        return location, reservation
+
+    def find_reservation_by_cp_id(self, cp_reservation_id: int) -> Reservation | None:
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues=_values(pk=keys.cp_reservation_index(cp_reservation_id)),
+        )
+        for item in response.get("Items", []):
+            full = self._get({"pk": item["pk"]["S"], "sk": item["sk"]["S"]})
+            if full:
+                return Reservation.model_validate(full)
+        return None
+
+    def cancel_reservation(self, owner: PartyRef, reservation_id: str, now: datetime, by: str) -> Reservation | None:
+        """ACTIVE -> CANCELED if still active; returns the reservation when this call cancelled it."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=serialize(keys.reservation(owner, reservation_id)),
+                UpdateExpression="SET #s = :canceled, canceled_at = :now, canceled_by = :by",
+                ConditionExpression="#s = :active AND expiry_date > :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_values(
+                    canceled=ReservationStatus.CANCELED.value,
+                    active=ReservationStatus.ACTIVE.value,
+                    now=format_datetime(now),
+                    by=by,
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Reservation.model_validate(deserialize(response["Attributes"]))
+
+    def next_cp_reservation_id(self) -> int:
+        """A CPO-unique reservation id for the charge point (OCPP reservationId is an integer)."""
+        response = self.client.update_item(
+            TableName=self.table_name,
+            Key=serialize(keys.counter("CP_RESERVATION")),
+            UpdateExpression="ADD #v :one SET #t = :type",
+            ExpressionAttributeNames={"#v": "value", "#t": "type"},
+            ExpressionAttributeValues=_values(one=1, type="COUNTER"),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["value"]["N"])
+
+    # ------------------------------------------------------------------ commands
+
+    @staticmethod
+    def _command_item(command: CommandRecord) -> dict[str, Any]:
+        body = command.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        body["party"] = command.party.model_dump()
+        item = {**keys.command(command.command_id), "type": "COMMAND", "party_key": command.party.key, **body}
+        if command.status == CommandStatus.PENDING:
+            item["gsi1pk"] = keys.pending_shard(command.command_id)
+            item["gsi1sk"] = f"{format_datetime(command.deadline)}#{command.command_id}"
+        # Rounded up: the state machine's wait (whole seconds) must never end before the announced deadline.
+        item["deadline_epoch"] = math.ceil(command.deadline.timestamp())
+        item["expires_at"] = command.expires_at or _epoch(command.accepted_at) + COMMAND_RETENTION_SECONDS
+        return item
+
+    @staticmethod
+    def _to_command(item: dict[str, Any] | None) -> CommandRecord | None:
+        return CommandRecord.model_validate(item) if item else None
+
+    def create_command(
+        self, command: CommandRecord, client_request_id: str | None, body_fingerprint: str
+    ) -> CreateOutcome:
+        """Write a new PENDING command exactly once, with its idempotency guards, in one transaction.
+
+        Guards: the same X-Request-ID from the same party (for a day), and the same response_url from the
+        same party while the earlier command's timeout runs. A guard that matches makes this a duplicate.
+        """
+        now_epoch = int(time.time())
+        guard_common = {"type": "IDEM", "command_id": command.command_id, "fingerprint": body_fingerprint}
+        url_guard = {
+            **keys.response_url_guard(command.party, command.response_url),
+            **guard_common,
+            "guard": "response_url",
+            "expires_at": _epoch(command.deadline),
+        }
+        transact: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize(self._command_item(command)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": serialize(url_guard),
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                    "ExpressionAttributeValues": _values(now=now_epoch),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        if client_request_id:
+            request_guard = {
+                **keys.request_id_guard(command.party, client_request_id),
+                **guard_common,
+                "guard": "request_id",
+                "expires_at": now_epoch + REQUEST_ID_GUARD_SECONDS,
+            }
+            transact.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": serialize(request_guard),
+                        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                        "ExpressionAttributeValues": _values(now=now_epoch),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        for attempt in range(4):
+            try:
+                self.client.transact_write_items(TransactItems=transact)
+                return CreateOutcome(created=True, command=command)
+            except ClientError as exc:
+                if aws.error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                codes = [r.get("Code") for r in reasons]
+                if "ConditionalCheckFailed" in codes:
+                    # Guards come first by preference: the request id is the stronger signal.
+                    order = sorted(
+                        (i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"), key=lambda i: -i
+                    )
+                    for index in order:
+                        if index == 0:
+                            continue  # the command id itself collided: impossible with random ids
+                        old = reasons[index].get("Item")
+                        guard = (
+                            deserialize(old)
+                            if old
+                            else self._get({"pk": transact[index]["Put"]["Item"]["pk"]["S"], "sk": "IDEM"})
+                        )
+                        if guard is None:
+                            continue
+                        existing = self.get_command(guard["command_id"])
+                        return CreateOutcome(
+                            created=False,
+                            command=existing,
+                            conflict=guard.get("guard"),
+                            same_body=guard.get("fingerprint") == body_fingerprint,
+                        )
+                # A concurrent transaction on the same guard: back off and look again.
+                time.sleep(0.02 * (2**attempt))
+        raise RuntimeError("could not record the command: repeated transaction conflicts")
+
+    def get_command(self, command_id: str) -> CommandRecord | None:
+        return self._to_command(self._get(keys.command(command_id)))
+
+    def list_pending_commands(self) -> list[CommandRecord]:
+        found: list[CommandRecord] = []
+        for shard in range(keys.PENDING_SHARDS):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "ExpressionAttributeValues": _values(pk=f"PENDING#{shard}"),
+            }
+            while True:
+                response = self.client.query(**kwargs)
+                for item in response.get("Items", []):
+                    command = self.get_command(item["pk"]["S"].removeprefix("CMD#"))
+                    if command and command.status == CommandStatus.PENDING:
+                        found.append(command)
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(found, key=lambda c: c.deadline)
+
+    def _update_command(self, command_id: str, **kwargs: Any) -> Transition:
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=serialize(keys.command(command_id)),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **kwargs,
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            old = exc.response.get("Item")
+            return Transition(False, self._to_command(deserialize(old)) if old else self.get_command(command_id))
+        return Transition(True, self._to_command(deserialize(response["Attributes"])))
+
+    def record_dispatch(
+        self, command_id: str, task_token: str, execution_arn: str | None, now: datetime, cp_reservation_id: int | None
+    ) -> Transition:
+        """Keep the task token with the pending command; only while it is still PENDING."""
+        sets = ["task_token = :token", "dispatched_at = :now"]
+        values: dict[str, Any] = {"token": task_token, "now": format_datetime(now), "pending": "PENDING"}
+        if execution_arn:
+            sets.append("execution_arn = :arn")
+            values["arn"] = execution_arn
+        if cp_reservation_id is not None:
+            sets.append("cp_reservation_id = :cp")
+            values["cp"] = cp_reservation_id
+        return self._update_command(
+            command_id,
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="#s = :pending",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_values(**values),
+        )
+
+    def resolve_command(
+        self,
+        command_id: str,
+        result: CommandResultType,
+        source: ResultSource,
+        message: list[dict[str, str]] | None,
+        now: datetime,
+        delivery_owner: str,
+        first_attempt: DeliveryAttempt,
+    ) -> Transition:
+        """The one transition out of PENDING. Whoever makes it owns the delivery of the CommandResult.
+
+        The same update opens the first delivery attempt, so a won transition costs one write.
+        """
+        sets = [
+            "#s = :resolved",
+            "#r = :result",
+            "result_source = :source",
+            "resolved_at = :now",
+            "delivery_status = :delivering",
+            "delivery_owner = :owner",
+            "delivery_attempts = :attempts",
+        ]
+        values: dict[str, Any] = {
+            "resolved": CommandStatus.RESOLVED.value,
+            "pending": CommandStatus.PENDING.value,
+            "result": result.value,
+            "source": source.value,
+            "now": format_datetime(now),
+            "delivering": DeliveryStatus.DELIVERING.value,
+            "owner": delivery_owner,
+            "attempts": [first_attempt.model_dump(mode="json", exclude_none=True)],
+        }
+        if message:
+            sets.append("result_message = :message")
+            values["message"] = message
+        return self._update_command(
+            command_id,
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="#s = :pending",
+            ExpressionAttributeNames={"#s": "status", "#r": "result"},
+            ExpressionAttributeValues=_values(**values),
+        )
+
+    def count_late_result(self, command_id: str) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=serialize(keys.command(command_id)),
+            UpdateExpression="ADD late_results :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=_values(one=1),
+        )
+
+    def begin_delivery_attempt(self, command_id: str, owner: str, attempt: DeliveryAttempt) -> Transition:
+        """Open attempt N (N = attempts so far + 1) if this owner still holds the delivery."""
+        return self._update_command(
+            command_id,
+            UpdateExpression="SET delivery_attempts = list_append(delivery_attempts, :attempt)",
+            ConditionExpression=(
+                "delivery_status = :delivering AND delivery_owner = :owner AND size(delivery_attempts) = :before"
+            ),
+            ExpressionAttributeValues=_values(
+                attempt=[attempt.model_dump(mode="json", exclude_none=True)],
+                delivering=DeliveryStatus.DELIVERING.value,
+                owner=owner,
+                before=attempt.number - 1,
+            ),
+        )
+
+    def finish_delivery_attempt(
+        self,
+        command_id: str,
+        owner: str,
+        attempt: DeliveryAttempt,
+        final_status: DeliveryStatus | None,
+        now: datetime,
+        error: str | None = None,
+        request_id: str | None = None,
+    ) -> Transition:
+        """Record the outcome of attempt N and, when final, the delivery status."""
+        index = attempt.number - 1
+        sets = [f"delivery_attempts[{index}] = :attempt"]
+        values: dict[str, Any] = {
+            "attempt": attempt.model_dump(mode="json", exclude_none=True),
+            "owner": owner,
+        }
+        if request_id:
+            sets.append("delivery_request_id = :rid")
+            values["rid"] = request_id
+        if final_status is not None:
+            sets.append("delivery_status = :final")
+            values["final"] = final_status.value
+            if final_status == DeliveryStatus.DELIVERED:
+                sets.append("delivered_at = :now")
+                values["now"] = format_datetime(now)
+            if error:
+                sets.append("delivery_error = :error")
+                values["error"] = error[:500]
+        return self._update_command(
+            command_id,
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="delivery_owner = :owner",
+            ExpressionAttributeValues=_values(**values),
+        )
+
+    def put_resolved_notice(self, command: CommandRecord) -> bool:
+        """Store a CPO-initiated CommandResult (e.g. CANCELED_RESERVATION) as an already resolved record.
+
+        Returns False when a notice with this id already exists."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(self._command_item(command)),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------------ charge point simulator
+
+    def put_simulator_behaviour(self, location_id: str, evse_uid: str | None, behaviour: dict[str, Any]) -> None:
+        self._put({**keys.simulator(location_id, evse_uid), "type": "SIMULATOR", "behaviour": behaviour})
+
+    def get_simulator_behaviour(self, location_id: str | None, evse_uid: str | None) -> dict[str, Any] | None:
+        if not location_id:
+            return None
+        for key in ([keys.simulator(location_id, evse_uid)] if evse_uid else []) + [keys.simulator(location_id, None)]:
+            item = self._get(key)
+            if item:
+                return item["behaviour"]
+        return None

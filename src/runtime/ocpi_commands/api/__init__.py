@@ -1,0 +1,1 @@
+"""The OCPI HTTP interface: transport rules (headers, envelope, body decoding) and the routes."""

@@ -33,8 +33,11 @@ $(SAM_STAMP):
 
 venv: $(STAMP) ## Create the virtualenv from the pinned requirements
 
-test: $(STAMP) validate ## validate, then run the whole test suite (what CI runs)
+test: lint validate ## lint (ruff, mypy), validate, then run the whole test suite (what CI runs)
 	$(PY) -m pytest
+
+unit: $(STAMP) ## The unit tests: no emulation, no network, seconds
+	$(PY) -m pytest -q tests/unit
 
 run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with embedded AWS emulation
 	$(VENV)/bin/ocpi-commands run $(RUN_ARGS)
@@ -48,9 +51,10 @@ bench: $(STAMP) ## Benchmarks and cost model: cold start, warm, AWS calls, trans
 fuzz: $(STAMP) ## The property-based and schema-driven fuzzing, thorough (FUZZ_EXAMPLES=5000 per property)
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -p no:cacheprovider tests/hardening
 
-lint: $(STAMP) ## ruff + cfn-lint
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/cfn-lint template.yaml
+lint: $(STAMP) ## ruff (lint and format) and mypy over the code
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/mypy
 
 validate: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and statemachine/*.asl.json against the template
 	scripts/sam validate --lint --region $(SAM_REGION)
@@ -64,4 +68,4 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/ with the Lambda runtime's python
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test run load bench fuzz lint validate build clean
+.PHONY: help venv test unit run load bench fuzz lint validate build clean

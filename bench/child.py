@@ -173,6 +173,7 @@ def coldstart(target: str, spec_path: str) -> dict:
         redirect_stdout()
         started = time.perf_counter()
         import boto3
+
         from ocpi_commands.adapters import aws
 
         session = boto3.session.Session()  # what aws.client() creates on first use, with the hook

@@ -270,6 +270,7 @@ def run(repeats: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(results per path, replay fixtures for the lifecycle functions' first invocations)."""
     import boto3
     from moto.dynamodb.models import dynamodb_backends
+
     from ocpi_commands.adapters import aws
     from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands_dev.emulation.receiver import EmspReceiver

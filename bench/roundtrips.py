@@ -72,6 +72,7 @@ def _reset() -> None:
 def _run(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     import boto3
     from moto.dynamodb.models import dynamodb_backends
+
     from ocpi_commands.adapters import aws
     from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands.handlers import api

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
 from ocpi_commands_dev.emulation.template import load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[1]

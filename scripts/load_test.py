@@ -39,14 +39,13 @@ def main() -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import Api, ocpi_token, seed
     from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands.config import uniform_timeouts
     from ocpi_commands.observability import logger
     from ocpi_commands_dev.emulation.receiver import EmspReceiver
     from ocpi_commands_dev.emulation.stack import LocalAws
     from ocpi_commands_dev.loading import load_seed
-
-    from helpers import Api, ocpi_token, seed
 
     logger.setLevel("ERROR")
     environment = {

@@ -76,6 +76,28 @@ def test_errors_and_throttles_alarmed_per_function(template):
     assert all(metrics == {"Errors", "Throttles"} for metrics in per_function.values())
 
 
+def test_function_alarms_are_uniform(template):
+    """The per-function Errors/Throttles alarms differ only in the function, name and description."""
+    functions = tpl.resources_of_type(template, "AWS::Serverless::Function")
+    shapes = {}
+    for logical_id, alarm in alarms(template).items():
+        props = alarm["Properties"]
+        if props.get("Namespace") != "AWS/Lambda" or props["MetricName"] not in ("Errors", "Throttles"):
+            continue
+        [dimension] = props["Dimensions"]
+        function = dimension["Value"]["Ref"]
+        assert alarm.get("Condition") == functions[function].get("Condition"), logical_id
+        kind = "errors" if props["MetricName"] == "Errors" else "throttles"
+        assert re.fullmatch(rf"\$\{{AWS::StackName\}}-[a-z][a-z-]*-{kind}", props["AlarmName"]["Fn::Sub"]), logical_id
+        verb = "failed." if kind == "errors" else "was throttled."
+        assert props["AlarmDescription"].endswith(f"function {verb}"), logical_id
+        rest = {k: v for k, v in props.items() if k not in ("AlarmName", "AlarmDescription", "Dimensions")}
+        shapes.setdefault(props["MetricName"], []).append(json.dumps(rest, sort_keys=True))
+    assert set(shapes) == {"Errors", "Throttles"}
+    for metric, found in shapes.items():
+        assert len(set(found)) == 1, f"{metric} alarms differ: {sorted(set(found))}"
+
+
 def test_timeout_ratio_alarm_is_a_percentage_with_a_minimum_sample(template):
     props = tpl.resource(template, "TimeoutRatioAlarm")["Properties"]
     [expression] = [m["Expression"] for m in props["Metrics"] if "Expression" in m]
@@ -123,8 +145,3 @@ def test_tracing_is_on_for_api_functions_and_state_machine(template):
     assert tpl.resource(template, "OcpiApi")["Properties"]["TracingEnabled"] is True
     assert template["Globals"]["Function"]["Tracing"] == "Active"
     assert tpl.resource(template, "CommandLifecycle")["Properties"]["Tracing"] == {"Enabled": True}
-
-
-def test_log_groups_have_retention(template):
-    for name, group in tpl.resources_of_type(template, "AWS::Logs::LogGroup").items():
-        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name

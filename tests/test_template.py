@@ -28,11 +28,6 @@ def test_every_function_handler_is_importable(template):
         assert callable(getattr(importlib.import_module(module), attr)), spec.handler
 
 
-def test_runtime_is_python_3_12_or_newer(template):
-    runtime = template["Globals"]["Function"]["Runtime"]
-    assert re.fullmatch(r"python3\.(1[2-9]|[2-9]\d)", runtime)
-
-
 def test_state_machine_substitutions_are_complete(template):
     definition, substitutions = tpl.state_machine(template)
     placeholders = set(re.findall(r"\$\{(\w+)\}", json.dumps(definition)))

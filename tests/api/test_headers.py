@@ -2,6 +2,8 @@
 
 import uuid
 
+import pytest
+
 from helpers import COMMANDS, ocpi_token
 
 URL = "https://emsp.example.com/cb/h"
@@ -105,3 +107,31 @@ def test_a_broken_configuration_still_answers_an_envelope(api, monkeypatch):
     assert answer.headers["x-request-id"] == "cfg"
     monkeypatch.undo()
     reset()
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "status_code"),
+    [
+        ('{"response_url": NaN}', 400, 2001),
+        ('{"response_url": Infinity}', 400, 2001),
+        ("[" * 10_000 + "]" * 10_000, 200, 2001),
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, 200, 2001),
+    ],
+    ids=["nan", "infinity", "deep-list", "deep-object"],
+)
+def test_non_json_constants_and_very_deep_bodies_are_the_clients_fault(api, raw, status, status_code):
+    answer = api.command("START_SESSION", None, raw_body=raw)
+    assert (answer.status, answer.status_code) == (status, status_code), answer
+
+
+def test_a_reserve_now_with_an_out_of_range_expiry_is_2001(api):
+    body = {
+        "response_url": "http://127.0.0.1:9/x",
+        "token": ocpi_token(),
+        "expiry_date": "9999-12-31T23:59:59-23:59",
+        "reservation_id": "R-range",
+        "location_id": "LOC1",
+    }
+    answer = api.command("RESERVE_NOW", body)
+    assert (answer.status, answer.status_code, answer.result) == (200, 2001, "REJECTED")
+    assert "expiry_date" in answer.body["status_message"]

@@ -35,6 +35,11 @@ def _table_kwargs(table_name: str) -> dict[str, Any]:
     return tpl.create_table_kwargs(_template(), "CommandsTable", table_name)
 
 
+@pytest.fixture(scope="session")
+def table_kwargs() -> Any:
+    return _table_kwargs
+
+
 @functools.cache
 def _moto_session() -> Any:
     """One boto3 session for the moto clients (its loader caches the service model: a client costs ~3 ms)."""

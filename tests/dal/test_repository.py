@@ -18,7 +18,6 @@ from helpers import ocpi_token, seed
 from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.adapters.dynamodb.repository import COMMAND_RETENTION_SECONDS
 from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
-from ocpi_commands.domain.receiving import fingerprint
 from ocpi_commands.domain.auth import token_sha256
 from ocpi_commands.domain.model import (
     CommandRecord,
@@ -34,6 +33,7 @@ from ocpi_commands.domain.model import (
     ResultSource,
     SessionRecord,
 )
+from ocpi_commands.domain.receiving import fingerprint
 from ocpi_commands.ocpi.types import utc_now
 from ocpi_commands.ocpi.v2_2_1.commands import (
     CommandResponse,

@@ -279,3 +279,19 @@ def test_datetime_output_is_utc_z_and_at_most_25_characters() -> None:
     token = Token.model_validate({**TOKEN, "last_updated": "2018-12-10T18:16:15.5+01:00"})
     assert token.to_json_dict()["last_updated"] == "2018-12-10T17:16:15.500Z"
     assert all(len(format_datetime(parse_datetime(s))) <= 25 for s in ("2018-01-01T01:08:01.123456789Z",))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:59:59-23:59",  # the offset moves it past year 9999
+        "0001-01-01T00:00:00+23:00",  # ... or before year 1
+        "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",  # full-width digits
+        "2026-01-01T00:00:0\u0661Z",  # an Arabic-Indic digit
+    ],
+)
+def test_datetimes_out_of_range_or_with_non_ascii_digits_are_invalid_not_errors(value):
+    from ocpi_commands.ocpi.types import parse_datetime
+
+    with pytest.raises(ValueError):
+        parse_datetime(value)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
 from ocpi_commands.domain.auth import token_sha256
 from ocpi_commands.domain.model import (
@@ -25,7 +27,6 @@ from ocpi_commands.ocpi.v2_2_1.commands import CommandType
 from ocpi_commands.ocpi.v2_2_1.locations import Location
 from ocpi_commands.ocpi.v2_2_1.sessions import Session
 from ocpi_commands.simulator import Behaviour
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class LoadError(ValueError):

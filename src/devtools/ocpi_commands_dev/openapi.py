@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
+
 from ocpi_commands.ocpi.types import OcpiModel
 from ocpi_commands.ocpi.v2_2_1.commands import (
     CancelReservation,
@@ -51,11 +52,11 @@ class VersionDetailsEnvelope(OcpiModel):
     timestamp: str
 
 
-_ERRORS: dict[int | str, Any] = {
+_ERRORS: dict[int, Any] = {
     401: {"description": "Missing, malformed or unknown credentials token (status_code 2000)"},
     413: {"description": "The body is too large (status_code 2001)"},
 }
-_COMMAND_RESPONSES: dict[int | str, Any] = {
+_COMMAND_RESPONSES: dict[int, Any] = {
     200: {
         "description": "CommandResponse in the OCPI envelope (status_code 1000, 2001 or 2003)",
         "content": {"application/json": {"model": CommandResponseEnvelope}},

@@ -13,6 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+__all__ = ["MetricUnit", "bind", "logger", "mask", "mask_token", "metric", "start_invocation"]
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ocpi-commands"))
@@ -24,7 +26,7 @@ def _namespace() -> str:
     return os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE_DEFAULT)
 
 
-def metric(name: str, value: float = 1, unit: MetricUnit | str = MetricUnit.Count, **dimensions: str) -> None:
+def metric(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, **dimensions: str) -> None:
     """Emit one EMF metric with its own dimensions (kept to command type / outcome)."""
     if is_metrics_disabled():
         return

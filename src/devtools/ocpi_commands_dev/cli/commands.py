@@ -4,7 +4,6 @@ import argparse
 from typing import Any
 
 from ocpi_commands.ocpi.types import format_datetime
-
 from ocpi_commands_dev.cli.target import CliError, Target, out
 
 
@@ -34,10 +33,10 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
     if command is None:
         raise CliError(f"no command {args.command_id}")
     history = []
-    if command.execution_arn or target.state_machine_arn:
-        arn = command.execution_arn or (
-            target.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + command.command_id
-        )
+    arn = command.execution_arn
+    if arn is None and target.state_machine_arn:
+        arn = target.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + command.command_id
+    if arn:
         try:
             events = target.client("stepfunctions").get_execution_history(executionArn=arn)["events"]
             history = [

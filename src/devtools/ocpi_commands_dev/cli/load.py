@@ -17,14 +17,16 @@ def cmd_load(args: argparse.Namespace, target: Target) -> None:
         print("Loaded " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         return
     if args.kind == "locations":
-        records = parse_locations(as_list(data, "locations"))
-        for record in records:
-            repo.put_location(record)
+        locations = parse_locations(as_list(data, "locations"))
+        for location in locations:
+            repo.put_location(location)
+        count = len(locations)
     else:
-        records = parse_sessions(as_list(data, "sessions"))
-        for record in records:
-            repo.put_session(record)
-    print(f"Loaded {len(records)} {args.kind} from {args.file}")
+        sessions = parse_sessions(as_list(data, "sessions"))
+        for session in sessions:
+            repo.put_session(session)
+        count = len(sessions)
+    print(f"Loaded {count} {args.kind} from {args.file}")
 
 
 def register(sub: Any) -> None:

@@ -11,7 +11,6 @@ from ocpi_commands_dev.cli.target import Target
 
 def cmd_run(args: argparse.Namespace, _: Target | None) -> None:
     from ocpi_commands.config import uniform_timeouts
-
     from ocpi_commands_dev.emulation.server import RunOptions, run
 
     timeouts = uniform_timeouts(args.timeout) if args.timeout is not None else args.timeouts

@@ -8,7 +8,7 @@ from ocpi_commands_dev.cli.target import CliError, Target
 
 
 def cmd_reservation_cancel(args: argparse.Namespace, target: Target) -> None:
-    from ocpi_commands.domain.lifecycle import EVENT_RESERVATION_CANCELED, ReservationCanceledReport
+    from ocpi_commands.domain.events import RESERVATION_CANCELED, ReservationCanceledReport
 
     detail: dict[str, Any] = {}
     if args.cp_reservation_id is not None:
@@ -29,7 +29,7 @@ def cmd_reservation_cancel(args: argparse.Namespace, target: Target) -> None:
             {
                 "EventBusName": target.event_bus,
                 "Source": "ocpi.commands.operator",
-                "DetailType": EVENT_RESERVATION_CANCELED,
+                "DetailType": RESERVATION_CANCELED,
                 "Detail": json.dumps(detail),
             }
         ]

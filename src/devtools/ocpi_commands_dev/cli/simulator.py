@@ -7,7 +7,7 @@ from ocpi_commands_dev.cli.target import Target
 
 
 def cmd_simulator_set(args: argparse.Namespace, target: Target) -> None:
-    from ocpi_commands.handlers.simulator import Behaviour
+    from ocpi_commands.simulator import Behaviour
 
     behaviour = Behaviour(mode=args.mode, delay_seconds=args.delay).model_dump(mode="json", exclude_defaults=True)
     target.repository().put_simulator_behaviour(args.location_id, args.evse_uid, behaviour)

@@ -81,7 +81,8 @@ class InProcessLambda:
 
     def _handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         module_name, _, attr = self.functions[logical_id].handler.rpartition(".")
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(module_name), attr)
+        return handler
 
     def invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
         """Run a function's real handler as Lambda would (raises what the handler raises)."""

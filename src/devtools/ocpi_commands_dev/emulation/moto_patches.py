@@ -110,7 +110,7 @@ class MotoPatches:
 
         original_send = Rule.send_to_targets
 
-        def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+        def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
             lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
             if not lambda_targets:
                 return original_send(rule, event, transform_input)

@@ -25,6 +25,11 @@ from ocpi_commands_dev.emulation.stack import LocalAws
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library's default backlog (5) resets connections beyond a few parallel clients.
+    request_queue_size = 128
+
+
 class ApiServer:
     """HTTP -> API Gateway event -> the function's handler, on a thread per request."""
 
@@ -96,7 +101,7 @@ class ApiServer:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-api", daemon=True)
@@ -167,7 +172,7 @@ class Narrator:
                 "TIMEOUT": "no answer in time",
                 "DISPATCH_FAILURE": "dispatch failed",
                 "CPO": "decided by the CPO",
-            }.get(item.get("result_source"), "")
+            }.get(str(item.get("result_source")), "")
             self.say(f"{label}  result {item.get('result')} ({source})")
         status = item.get("delivery_status")
         if status in ("DELIVERED", "FAILED") and before.get("delivery_status") != status:
@@ -206,7 +211,8 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
     base = f"http://{options.host}:{api_port}"
     callback = (receiver_url or "http://127.0.0.1:3001") + "/ocpi/emsp/2.2.1/commands/START_SESSION/demo-1"
     location = (seed.get("locations") or [{}])[0]
-    evse = next((e for e in location.get("evses", []) if "REMOTE_START_STOP_CAPABLE" in e.get("capabilities", [])), {})
+    capable = [e for e in location.get("evses", []) if "REMOTE_START_STOP_CAPABLE" in e.get("capabilities", [])]
+    evse: dict[str, Any] = capable[0] if capable else {}
     body = {
         "response_url": callback,
         "token": {
@@ -272,7 +278,6 @@ def run(
 
     from ocpi_commands.adapters.dynamodb.repository import DynamoRepository as Repository
     from ocpi_commands.observability import logger
-
     from ocpi_commands_dev.loading import load_seed, read_json
 
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))

@@ -1,7 +1,7 @@
 """EventBridge: events on the stack's bus (the contract with the CSMS, docs/events.md)."""
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ocpi_commands.adapters import aws
@@ -17,7 +17,7 @@ class EventBridgePublisher:
     def publish(self, detail_type: str, detail: Mapping[str, Any], resources: tuple[str, ...] = ()) -> None:
         self.publish_many([(detail_type, detail)], resources)
 
-    def publish_many(self, events: list[tuple[str, Mapping[str, Any]]], resources: tuple[str, ...] = ()) -> None:
+    def publish_many(self, events: Sequence[tuple[str, Mapping[str, Any]]], resources: tuple[str, ...] = ()) -> None:
         response = self._client().put_events(
             Entries=[
                 {
@@ -31,5 +31,5 @@ class EventBridgePublisher:
             ]
         )
         if response.get("FailedEntryCount"):
-            failed = next((e for e in response.get("Entries", []) if e.get("ErrorCode")), {})
+            failed: dict[str, Any] = next((e for e in response.get("Entries", []) if e.get("ErrorCode")), {})
             raise PublishFailed(f"PutEvents failed: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}")

@@ -32,14 +32,20 @@ def request_meta(headers: Mapping[str, str]) -> RequestMeta:
     )
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_object(raw: str | None) -> dict[str, Any]:
-    """A command body: one JSON object."""
+    """A command body: one JSON object (``NaN`` and ``Infinity`` are not JSON)."""
     if raw is None or raw.strip() == "":
         raise InvalidParameters("Invalid or missing parameters: the body is empty; a JSON object is expected")
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_constant=_not_json)
     except (ValueError, TypeError):
         raise NotJson("The body is not valid JSON") from None
+    except RecursionError:
+        raise InvalidParameters("Invalid or missing parameters: the body is nested too deeply") from None
     if not isinstance(parsed, dict):
         raise InvalidParameters("Invalid or missing parameters: the body must be a JSON object")
     return parsed

@@ -156,9 +156,10 @@ class Deliverer:
         attempt = attempts[-1]
         if attempt.outcome is not None:
             # Resuming after the previous owner invocation stopped between two attempts.
-            attempt = self._open_next(command, owner, attempt.number + 1)
-            if attempt is None:
+            reopened = self._open_next(command, owner, attempt.number + 1)
+            if reopened is None:
                 return DeliveryStatus.FAILED
+            attempt = reopened
         # An open attempt is either the one the winning transition just opened, or one whose invocation
         # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
 

@@ -37,7 +37,7 @@ from ocpi_commands.domain.model import (
     SessionRecord,
 )
 from ocpi_commands.domain.ports import EventPublisher, ExecutionStarter, Store, TaskTokens
-from ocpi_commands.observability import bind, logger, metric
+from ocpi_commands.observability import MetricUnit, bind, logger, metric
 from ocpi_commands.ocpi.types import utc_now
 from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, SessionStatus
 
@@ -145,7 +145,7 @@ class Lifecycle:
             self._bind(command)
             metric("CommandResults", CommandType=command.command_type.value, Result=result.value)
             metric("ResultsRecorded")
-            metric("TimeToResult", latency_ms, unit="Milliseconds", CommandType=command.command_type.value)
+            metric("TimeToResult", latency_ms, unit=MetricUnit.Milliseconds, CommandType=command.command_type.value)
             if result == CommandResultType.TIMEOUT:
                 metric("Timeouts")
             logger.info(

@@ -28,7 +28,7 @@ from ocpi_commands.tracing import traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
     detail_type = event.get("detail-type")
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
     event_id = event.get("id") or ""
     bind(event_id=event_id, detail_type=detail_type)
     if detail_type == RESULT_REPORTED:

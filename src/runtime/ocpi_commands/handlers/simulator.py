@@ -16,7 +16,7 @@ from ocpi_commands.tracing import traced
 @traced
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(context)
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
     party = detail.get("party") or {}
     bind(
         command_id=detail.get("command_id"),

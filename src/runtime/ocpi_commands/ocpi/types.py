@@ -62,6 +62,24 @@ def String(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - named a
     ]
 
 
+# The sizes the spec uses, as named types (a type checker cannot evaluate ``CiString(36)`` in an annotation).
+def _ci(n: int) -> StringConstraints:
+    return StringConstraints(min_length=1, max_length=n, pattern=_PRINTABLE_ASCII)
+
+
+def _text(n: int) -> StringConstraints:
+    return StringConstraints(min_length=0, max_length=n, pattern=_NO_CONTROL_CHARS)
+
+
+CiString2 = Annotated[str, _ci(2)]
+CiString3 = Annotated[str, _ci(3)]
+CiString36 = Annotated[str, _ci(36)]
+CiString48 = Annotated[str, _ci(48)]
+String2 = Annotated[str, _text(2)]
+String64 = Annotated[str, _text(64)]
+String512 = Annotated[str, _text(512)]
+
+
 def ci_key(value: str) -> str:
     """Normalised form of a CiString for lookups and keys (the stored value keeps its spelling)."""
     return value.upper()
@@ -88,8 +106,9 @@ URL = Annotated[
 ]
 
 # RFC 3339 date-time; the designator is optional because OCPI treats a missing one as UTC.
+# ASCII digits only (``\d`` would also match other scripts' digits).
 _DATETIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
 )
 
 
@@ -111,9 +130,11 @@ def parse_datetime(value: Any) -> datetime:
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz)
+        return parsed.astimezone(UTC)
     except ValueError as exc:
         raise ValueError(f"is not a valid date-time: {exc}") from exc
-    return parsed.astimezone(UTC)
+    except OverflowError:  # an offset that moves it out of the years 1..9999
+        raise ValueError("is out of the range of representable date-times") from None
 
 
 def format_datetime(value: datetime) -> str:
@@ -140,7 +161,7 @@ class DisplayText(OcpiModel):
     """DisplayText class: a text in one language."""
 
     language: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
-    text: String(512)
+    text: String512
 
 
 def display_text(text: str, language: str = "en") -> DisplayText:

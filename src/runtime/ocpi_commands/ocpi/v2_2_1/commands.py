@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt, model_validator
 
 from ocpi_commands.domain import commands as domain
-from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, URL, CiString, DateTime, DisplayText, OcpiModel
+from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, URL, CiString36, DateTime, DisplayText, OcpiModel
 from ocpi_commands.ocpi.v2_2_1.tokens import Token
 from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandResultType, CommandType
 
@@ -23,7 +23,7 @@ class CancelReservation(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
     response_url: URL
-    reservation_id: CiString(36)
+    reservation_id: CiString36
 
     def to_domain(self) -> domain.CancelReservation:
         return domain.CancelReservation(response_url=self.response_url, reservation_id=self.reservation_id)
@@ -35,10 +35,10 @@ class ReserveNow(CommandRequest):
     response_url: URL
     token: Token
     expiry_date: DateTime
-    reservation_id: CiString(36)
-    location_id: CiString(36)
-    evse_uid: CiString(36) | None = None
-    authorization_reference: CiString(36) | None = None
+    reservation_id: CiString36
+    location_id: CiString36
+    evse_uid: CiString36 | None = None
+    authorization_reference: CiString36 | None = None
 
     def to_domain(self) -> domain.ReserveNow:
         return domain.ReserveNow(
@@ -55,10 +55,10 @@ class ReserveNow(CommandRequest):
 class StartSession(CommandRequest):
     response_url: URL
     token: Token
-    location_id: CiString(36)
-    evse_uid: CiString(36) | None = None
-    connector_id: CiString(36) | None = None
-    authorization_reference: CiString(36) | None = None
+    location_id: CiString36
+    evse_uid: CiString36 | None = None
+    connector_id: CiString36 | None = None
+    authorization_reference: CiString36 | None = None
 
     @model_validator(mode="after")
     def _connector_requires_evse(self) -> "StartSession":
@@ -81,7 +81,7 @@ class StopSession(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
     response_url: URL
-    session_id: CiString(36)
+    session_id: CiString36
 
     def to_domain(self) -> domain.StopSession:
         return domain.StopSession(response_url=self.response_url, session_id=self.session_id)
@@ -91,9 +91,9 @@ class UnlockConnector(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
     response_url: URL
-    location_id: CiString(36)
-    evse_uid: CiString(36)
-    connector_id: CiString(36)
+    location_id: CiString36
+    evse_uid: CiString36
+    connector_id: CiString36
 
     def to_domain(self) -> domain.UnlockConnector:
         return domain.UnlockConnector(

@@ -8,17 +8,17 @@ CPO can load the objects its Locations module already serves. ``to_domain`` maps
 from ocpi_commands.domain.model import Connector as DomainConnector
 from ocpi_commands.domain.model import Evse as DomainEvse
 from ocpi_commands.domain.model import NetworkLocation
-from ocpi_commands.ocpi.types import CiString, DateTime, OcpiModel
+from ocpi_commands.ocpi.types import CiString2, CiString3, CiString36, CiString48, DateTime, OcpiModel
 from ocpi_commands.ocpi.vocabulary import EvseStatus
 
 
 class Connector(OcpiModel):
-    id: CiString(36)
+    id: CiString36
 
 
 class Evse(OcpiModel):
-    uid: CiString(36)
-    evse_id: CiString(48) | None = None
+    uid: CiString36
+    evse_id: CiString48 | None = None
     status: EvseStatus = EvseStatus.UNKNOWN
     # Capability is an OpenEnum in 2.3.0: unknown values are kept as plain strings.
     capabilities: list[str] = []
@@ -35,9 +35,9 @@ class Evse(OcpiModel):
 
 
 class Location(OcpiModel):
-    country_code: CiString(2) | None = None
-    party_id: CiString(3) | None = None
-    id: CiString(36)
+    country_code: CiString2 | None = None
+    party_id: CiString3 | None = None
+    id: CiString36
     evses: list[Evse] = []
     last_updated: DateTime | None = None
 

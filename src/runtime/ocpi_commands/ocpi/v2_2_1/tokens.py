@@ -5,7 +5,7 @@ from enum import Enum
 from pydantic import StrictBool
 
 from ocpi_commands.domain.commands import DriverToken
-from ocpi_commands.ocpi.types import CiString, DateTime, OcpiModel, String
+from ocpi_commands.ocpi.types import CiString2, CiString3, CiString36, DateTime, OcpiModel, String2, String64
 
 
 class TokenType(str, Enum):
@@ -30,24 +30,24 @@ class ProfileType(str, Enum):
 
 
 class EnergyContract(OcpiModel):
-    supplier_name: String(64)
-    contract_id: String(64) | None = None
+    supplier_name: String64
+    contract_id: String64 | None = None
 
 
 class Token(OcpiModel):
     """The driver's Token. The CPO does not check ``valid`` or ``whitelist`` for commands (spec 7.1)."""
 
-    country_code: CiString(2)
-    party_id: CiString(3)
-    uid: CiString(36)
+    country_code: CiString2
+    party_id: CiString3
+    uid: CiString36
     type: TokenType
-    contract_id: CiString(36)
-    visual_number: String(64) | None = None
-    issuer: String(64)
-    group_id: CiString(36) | None = None
+    contract_id: CiString36
+    visual_number: String64 | None = None
+    issuer: String64
+    group_id: CiString36 | None = None
     valid: StrictBool
     whitelist: WhitelistType
-    language: String(2) | None = None
+    language: String2 | None = None
     default_profile_type: ProfileType | None = None
     energy_contract: EnergyContract | None = None
     last_updated: DateTime

@@ -19,7 +19,7 @@ from ocpi_commands_dev.emulation.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 3
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.make_run
 
 
 def _port_open(port: int) -> bool:
@@ -100,30 +100,30 @@ def test_banner_tells_how_to_use_it(server):
 
 
 def test_accepted_start_session_result_reaches_the_emsp(server, emsp):
-    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-1"
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/run-1"
     status, headers, body = server.request(
         "POST",
         "/ocpi/cpo/2.2.1/commands/START_SESSION",
         start_body(url),
-        headers={"X-Request-ID": "e2e-req", "X-Correlation-ID": "e2e-corr"},
+        headers={"X-Request-ID": "run-req", "X-Correlation-ID": "run-corr"},
     )
     assert (status, body["status_code"], body["data"]) == (200, 1000, {"result": "ACCEPTED", "timeout": TIMEOUT})
-    assert headers["X-Request-ID"] == "e2e-req" and headers["OCPI-to-party-id"] == "TNM"
-    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-1", timeout=20)
+    assert headers["X-Request-ID"] == "run-req" and headers["OCPI-to-party-id"] == "TNM"
+    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/run-1", timeout=20)
     assert post.json == {"result": "ACCEPTED"}
     assert post.header("Authorization") == "Token " + base64.b64encode(b"demo-token-issued-by-emsp").decode()
-    assert post.header("X-Correlation-ID") == "e2e-corr"
-    assert post.header("X-Request-ID") not in (None, "e2e-req")
+    assert post.header("X-Correlation-ID") == "run-corr"
+    assert post.header("X-Request-ID") not in (None, "run-req")
     assert (post.header("OCPI-from-country-code"), post.header("OCPI-from-party-id")) == ("NL", "CPO")
     assert (post.header("OCPI-to-country-code"), post.header("OCPI-to-party-id")) == ("DE", "TNM")
 
 
 def test_silent_charger_gives_timeout_at_the_announced_time(server, emsp):
-    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-silent"
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/run-silent"
     sent = time.time()
     status, _, body = server.request("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(url, "SILENT"))
     assert body["data"] == {"result": "ACCEPTED", "timeout": TIMEOUT}
-    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/e2e-silent", timeout=TIMEOUT + 15)
+    [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/run-silent", timeout=TIMEOUT + 15)
     assert post.json == {"result": "TIMEOUT"}
     assert TIMEOUT <= post.at - sent <= TIMEOUT + 4
 
@@ -161,3 +161,44 @@ def test_operator_cli_reads_the_running_stack(server):
     )
     assert result.returncode == 0, result.stderr
     assert "DE*TNM" in {p["party"] for p in json.loads(result.stdout)}
+
+
+def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server, emsp):
+    """400 requests at once from DE*TNM and FR*OTH: each answer is the one for its own caller.
+
+    The same completed session answers "is completed" to its owner and "belongs to another party" to
+    the other eMSP, so a request answered as another caller shows. Some START_SESSIONs, each with the
+    caller's own Token (a Token of another party is refused), cover the write path too.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    parties = {"TNM": ("DE", "demo-emsp-token-c"), "OTH": ("FR", "other-emsp-token-c")}
+
+    def call(number: int):
+        party = "TNM" if number % 2 else "OTH"
+        country, token = parties[party]
+        accepted = number % 20 < 2  # 40 commands that are recorded
+        request_id = f"mix-{party}-{number}"
+        if accepted:
+            url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/mix-{number}"
+            path, body = "START_SESSION", start_body(url) | {"token": ocpi_token(country, party)}
+        else:
+            url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/STOP_SESSION/mix-{number}"
+            path, body = "STOP_SESSION", {"response_url": url, "session_id": "SES-TNM-DONE"}
+        status, headers, answer = server.request(
+            "POST", f"/ocpi/cpo/2.2.1/commands/{path}", body, token=token, headers={"X-Request-ID": request_id}
+        )
+        return party, accepted, request_id, status, headers, answer
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        answers = list(pool.map(call, range(400)))
+    assert len(answers) == 400
+    for party, accepted, request_id, status, headers, body in answers:
+        assert status == 200 and headers["X-Request-ID"] == request_id, (request_id, status, headers)
+        assert headers["OCPI-to-party-id"] == party, request_id
+        if accepted:
+            assert body["data"]["result"] == "ACCEPTED", (request_id, body)
+        elif party == "TNM":
+            assert (body["data"]["result"], body["status_message"]) == ("REJECTED", "The session is completed"), body
+        else:
+            assert body["status_message"] == "The session belongs to another party", (request_id, body)

@@ -125,7 +125,7 @@ def test_silent_charger_gives_timeout_at_the_announced_time(server, emsp):
     assert body["data"] == {"result": "ACCEPTED", "timeout": TIMEOUT}
     [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/run-silent", timeout=TIMEOUT + 15)
     assert post.json == {"result": "TIMEOUT"}
-    assert TIMEOUT <= post.at - sent <= TIMEOUT + 4
+    assert TIMEOUT - 2 <= post.at - sent < TIMEOUT  # within the announced timeout (margin 1 s here)
 
 
 def test_unknown_location_is_2003(server, emsp):

@@ -251,3 +251,12 @@ def test_resuming_after_the_previous_invocation_stopped_between_attempts_opens_t
     assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
     assert [a.number for a in store.command.delivery_attempts] == [1, 2]
     assert poster.posts[0][2]["X-Request-ID"] == "rid-1"
+
+
+def test_the_result_comes_from_the_cpo_party_the_command_was_addressed_to():
+    clock, poster = Clock(), Poster(OK)
+    command = resolved().model_copy(update={"cpo": PartyRef(country_code="NL", party_id="CP2")})
+    store = Store(command)
+    deliverer(store, poster, clock).deliver(store.command, "owner-1")
+    headers = poster.posts[0][2]
+    assert (headers["OCPI-from-country-code"], headers["OCPI-from-party-id"]) == ("NL", "CP2")

@@ -1,8 +1,10 @@
 """The CPO's synchronous verdict on a command: the decision table (README, "Answers").
 
 Pure rules over the request, the caller and the records looked up for it. The order matters:
-permissions and the response_url policy come before any look-up, so a caller learns nothing about
-locations, sessions or reservations it may not use.
+what this CPO supports and the response_url policy come first; then, for commands on a location, the
+location itself (Locations are public data in OCPI, and an unknown location is 2003 + REJECTED, as
+the official diagram shows), then the party's permission and its Token. Sessions and reservations
+are never public: for them the permission comes before any look-up.
 """
 
 from collections.abc import Mapping
@@ -80,12 +82,16 @@ class Context(NamedTuple):
     allow_private_urls: bool
 
 
+def _permitted(command_type: CommandType, ctx: Context) -> Decision | None:
+    if command_type not in ctx.party.permissions:
+        return _rejected(f"{command_type.value} is not permitted for {ctx.caller.key}")
+    return None
+
+
 def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Decision | None:
     """Rules that need no look-up. ``None`` means: go on."""
     if command_type not in ctx.supported_commands:
         return _not_supported(f"This CPO does not support {command_type.value}")
-    if command_type not in ctx.party.permissions:
-        return _rejected(f"{command_type.value} is not permitted for {ctx.caller.key}")
     try:
         check_response_url(
             response_url,
@@ -120,12 +126,14 @@ def _operable(evse: Evse) -> Decision | None:
 
 
 def decide_start_session(request: StartSession, ctx: Context, location: NetworkLocation | None) -> Decision:
-    if not _token_owned_by(request.token, ctx.caller):
-        return _rejected("The Token is not owned by the requesting party")
     problem, evse = _locate(location, request.evse_uid, request.connector_id)
     if problem:
         return problem
     assert location is not None
+    if refused := _permitted(CommandType.START_SESSION, ctx):
+        return refused
+    if not _token_owned_by(request.token, ctx.caller):
+        return _rejected("The Token is not owned by the requesting party")
     if evse is not None:
         if not _has(evse, Capability.REMOTE_START_STOP_CAPABLE):
             return _not_supported(f"EVSE {evse.uid} cannot be started remotely")
@@ -145,6 +153,8 @@ def decide_start_session(request: StartSession, ctx: Context, location: NetworkL
 def decide_stop_session(
     request: StopSession, ctx: Context, session: SessionRecord | None, location: NetworkLocation | None
 ) -> Decision:
+    if refused := _permitted(CommandType.STOP_SESSION, ctx):
+        return refused
     if session is None:
         return Decision(CommandResponseType.UNKNOWN_SESSION, message="Unknown session")
     if not session.owner.same_as(ctx.caller.country_code, ctx.caller.party_id):
@@ -167,14 +177,16 @@ def decide_stop_session(
 def decide_reserve_now(
     request: ReserveNow, ctx: Context, location: NetworkLocation | None, existing: Reservation | None
 ) -> Decision:
-    if not _token_owned_by(request.token, ctx.caller):
-        return _rejected("The Token is not owned by the requesting party")
-    if request.expiry_date <= ctx.now:
-        return _rejected("expiry_date must be in the future", StatusCode.INVALID_PARAMETERS)
     problem, evse = _locate(location, request.evse_uid, None)
     if problem:
         return problem
     assert location is not None
+    if refused := _permitted(CommandType.RESERVE_NOW, ctx):
+        return refused
+    if not _token_owned_by(request.token, ctx.caller):
+        return _rejected("The Token is not owned by the requesting party")
+    if request.expiry_date <= ctx.now:
+        return _rejected("expiry_date must be in the future", StatusCode.INVALID_PARAMETERS)
     if evse is not None:
         if not _has(evse, Capability.RESERVABLE):
             return _not_supported(f"EVSE {evse.uid} cannot be reserved")
@@ -198,6 +210,8 @@ def decide_reserve_now(
 def decide_cancel_reservation(request: CancelReservation, ctx: Context, existing: Reservation | None) -> Decision:
     # Reservations are keyed per party, so another party's reservation is indistinguishable from an
     # unknown one: nothing about it leaks.
+    if refused := _permitted(CommandType.CANCEL_RESERVATION, ctx):
+        return refused
     if existing is None or not existing.is_active(ctx.now):
         return _rejected("Unknown reservation")
     return _accepted(
@@ -213,6 +227,8 @@ def decide_unlock_connector(request: UnlockConnector, ctx: Context, location: Ne
     if problem:
         return problem
     assert location is not None and evse is not None
+    if refused := _permitted(CommandType.UNLOCK_CONNECTOR, ctx):
+        return refused
     if not _has(evse, Capability.UNLOCK_CAPABLE):
         return _not_supported(f"EVSE {evse.uid} has no remotely unlockable connector")
     return _accepted(location_id=location.location_id, evse_uid=request.evse_uid, connector_id=request.connector_id)

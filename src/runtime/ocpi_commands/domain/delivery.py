@@ -110,13 +110,14 @@ class Deliverer:
         return now - activity > self.lease
 
     def headers(self, command: CommandRecord, party: Party, request_id: str) -> dict[str, str]:
+        ours = command.cpo or self.settings.our_parties[0]
         return {
             "Authorization": encode_token(party.outbound_token or ""),
             "Content-Type": "application/json",
             Header.REQUEST_ID: request_id,
             Header.CORRELATION_ID: command.correlation_id,
-            Header.FROM_COUNTRY_CODE: self.settings.cpo_country_code,
-            Header.FROM_PARTY_ID: self.settings.cpo_party_id,
+            Header.FROM_COUNTRY_CODE: ours.country_code,
+            Header.FROM_PARTY_ID: ours.party_id,
             Header.TO_COUNTRY_CODE: command.party.country_code,
             Header.TO_PARTY_ID: command.party.party_id,
         }

@@ -42,6 +42,13 @@ class InvalidParameters(OcpiError):
     status_code = 2001
 
 
+class NotAddressedToUs(OcpiError):
+    """OCPI-to-* name a party this platform is not (HTTP 200, 2001): refused before anything else."""
+
+    http_status = 200
+    status_code = 2001
+
+
 class MethodNotAllowed(OcpiError):
     http_status = 405
     status_code = 2000

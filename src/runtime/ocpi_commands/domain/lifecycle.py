@@ -42,9 +42,10 @@ from ocpi_commands.ocpi.types import utc_now
 from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, SessionStatus
 
 
-def wait_seconds(deadline_epoch: int, now: float) -> int:
-    """Seconds left until the announced deadline (at least 1: TimeoutSecondsPath needs a positive int)."""
-    return max(1, math.ceil(deadline_epoch - now))
+def wait_seconds(answer_by_epoch: float, now: float) -> int:
+    """Whole seconds left to wait for the charge point (at least 1: TimeoutSecondsPath needs a positive
+    int), rounded down so the wait never outlasts ``answer_by``."""
+    return max(1, math.floor(answer_by_epoch - now))
 
 
 class DispatchOutcome(NamedTuple):
@@ -84,9 +85,9 @@ class Lifecycle:
 
     # ---------------------------------------------------------------- start and dispatch
 
-    def start(self, command_id: str, deadline_epoch: int) -> bool:
+    def start(self, command_id: str, answer_by_epoch: float) -> bool:
         """Start the command's execution (named after it, so a repeated start is a no-op); False if it exists."""
-        payload = {"command_id": command_id, "wait_seconds": wait_seconds(deadline_epoch, self.clock().timestamp())}
+        payload = {"command_id": command_id, "wait_seconds": wait_seconds(answer_by_epoch, self.clock().timestamp())}
         return self.executions.start(command_id, payload)
 
     def dispatch(self, command_id: str, task_token: str, execution_arn: str | None) -> DispatchOutcome:

@@ -203,9 +203,14 @@ class CommandRecord(DomainModel):
     response: dict[str, Any]
     timeout: int
     accepted_at: datetime
+    # The announced deadline (accepted_at + timeout), and when the wait for the charge point ends
+    # (earlier, by the delivery margin, so a TIMEOUT reaches the eMSP before the deadline).
     deadline: datetime
+    answer_by: datetime | None = None
     request_id: str
     correlation_id: str
+    # The CPO party it was addressed to (None: the platform's default party).
+    cpo: PartyRef | None = None
     status: CommandStatus = CommandStatus.PENDING
     # What the charge point backend needs, resolved at acceptance time.
     location_id: str | None = None

@@ -28,8 +28,8 @@ class CreateOutcome(NamedTuple):
 
     created: bool
     command: CommandRecord | None = None
-    # When not created: which guard matched and whether the earlier request had the same body.
-    conflict: str | None = None  # "request_id" | "response_url"
+    # When not created: which guard matched (the X-Request-ID) and whether the earlier body was the same.
+    conflict: str | None = None
     same_body: bool = True
 
 

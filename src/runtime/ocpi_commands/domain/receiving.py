@@ -24,7 +24,7 @@ from ocpi_commands.domain.commands import (
     StopSession,
     UnlockConnector,
 )
-from ocpi_commands.domain.model import CommandRecord
+from ocpi_commands.domain.model import CommandRecord, PartyRef
 from ocpi_commands.domain.ports import CommandStore, NetworkStore
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.types import utc_now
@@ -36,6 +36,8 @@ class RequestMeta(NamedTuple):
     correlation_id: str
     # The X-Request-ID exactly as the client sent it (None when we had to generate one).
     client_request_id: str | None
+    # The CPO party the request is addressed to (OCPI-to-*; None: this platform's default party).
+    recipient: PartyRef | None = None
 
 
 class Answer(NamedTuple):
@@ -75,7 +77,7 @@ class CommandService:
         self.new_id = new_id
 
     def receive(self, caller: Caller, request: Command, meta: RequestMeta, body_fingerprint: str) -> Answer:
-        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID and response_url)."""
+        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID)."""
         ctx = decisions.Context(
             caller=caller.acting_as,
             party=caller.party,
@@ -132,14 +134,16 @@ class CommandService:
             timeout=timeout,
             accepted_at=now,
             deadline=now + timedelta(seconds=timeout),
+            answer_by=now + timedelta(seconds=self.settings.charge_point_wait(timeout)),
             request_id=meta.request_id,
             correlation_id=meta.correlation_id,
+            cpo=meta.recipient,
             **decision.targets,
         )
         outcome = self.commands.create_command(command, meta.client_request_id, body_fingerprint)
         if outcome.created:
             return Answer(StatusCode.SUCCESS, CommandResponseType.ACCEPTED, timeout, command_id=command.command_id)
-        if outcome.command is not None and outcome.same_body and outcome.command.command_type == command_type:
+        if outcome.command is not None and outcome.same_body:
             # A retried request: the same answer, and nothing dispatched a second time.
             return Answer(
                 StatusCode.SUCCESS,
@@ -148,11 +152,11 @@ class CommandService:
                 command_id=outcome.command.command_id,
                 duplicate=True,
             )
-        what = "X-Request-ID" if outcome.conflict == "request_id" else "response_url"
         return _answer(
             decisions.Decision(
                 CommandResponseType.REJECTED,
                 StatusCode.INVALID_PARAMETERS,
-                f"{what} is already used by another pending command of this party",
+                f"X-Request-ID {meta.client_request_id} was already used for another"
+                f" {command_type.value} of this party",
             )
         )

@@ -58,12 +58,11 @@ def _failure(exc: Exception) -> HttpResponse:
     return transport.error_response(problem)
 
 
-def _ours() -> PartyRef | None:
+def _default_party() -> PartyRef | None:
     try:
-        settings = composition.settings()
+        return composition.settings().our_parties[0]
     except Exception:  # noqa: BLE001 - a broken configuration still gets its 3000 envelope with headers
         return None
-    return PartyRef(country_code=settings.cpo_country_code, party_id=settings.cpo_party_id)
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -73,15 +72,19 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if meta.client_request_id is None:
         logger.warning("Request without X-Request-ID: one was generated", extra={"generated": meta.request_id})
     caller: Caller | None = None
+    functional = routes.is_functional_module(request.path)
     try:
         caller = _authenticate(request)
+        if functional:
+            meta = meta._replace(recipient=transport.recipient(request.headers, composition.settings().our_parties))
         found, params = routes.route(request)
         response = found(routes.Call(request, caller, meta, params))
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes an envelope
         response = _failure(exc)
     routing = None
-    if routes.is_functional_module(request.path):
-        routing = transport.routing_headers(request.headers, _ours(), caller.acting_as if caller else None)
+    if functional:
+        ours = meta.recipient or _default_party()
+        routing = transport.routing_headers(ours, caller.acting_as if caller else None)
     return transport.with_ids(response, meta, routing).to_apigw()
 
 

@@ -79,7 +79,7 @@ class _Graph:
             PartyCache(self.repository, current.credentials_cache_ttl_seconds).get,
             Urllib3Poster(current.delivery_connect_timeout_seconds, current.delivery_read_timeout_seconds),
             resolve_host,
-            dialects.command_result,
+            dialects.RESULT_WIRE,
         )
 
     @cached_property

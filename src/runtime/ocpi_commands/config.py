@@ -77,6 +77,12 @@ class Settings(BaseModel):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
     allow_insecure_response_urls: bool | None = None
     allow_private_response_urls: bool | None = None
+    # The OCPI versions this platform offers (Versions module), e.g. ``2.1.1,2.2.1,2.3.0``.
+    ocpi_versions: tuple[Annotated[str, Field(pattern=r"^(2\.1\.1|2\.2\.1|2\.3\.0)$")], ...] = (
+        "2.1.1",
+        "2.2.1",
+        "2.3.0",
+    )
     # Seconds before the announced timeout at which the wait for the charge point ends, so that a
     # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
     delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
@@ -84,6 +90,7 @@ class Settings(BaseModel):
     _parse_timeouts = field_validator("command_timeouts", mode="before")(_parse_mapping)
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
     _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)
+    _parse_versions = field_validator("ocpi_versions", mode="before")(_parse_list)
 
     @field_validator("command_timeouts", mode="after")
     @classmethod

@@ -28,9 +28,13 @@ def cmd_party_register(args: argparse.Namespace, target: Target) -> None:
         permissions=command_types(args.permissions) if args.permissions else None,
         allowed_response_url_hosts=args.allowed_host or [],
         hub_clients=args.hub_client or [],
+        ocpi_version=args.version,
     )
     repo.put_party(spec.to_party())
-    print(f"Registered {ref.key} ({args.role}). Its credentials token, shown once (only its hash is stored):")
+    print(
+        f"Registered {ref.key} ({args.role}, OCPI {args.version}). Its credentials token, shown once "
+        f"(only its hash is stored):"
+    )
     print(token)
 
 
@@ -118,6 +122,9 @@ def register(sub: Any) -> None:
     new.add_argument("--allowed-host", action="append", help="allowed response_url host (repeatable, *.domain)")
     new.add_argument("--hub-client", action="append", help="for a hub: an eMSP it may act for, CC*PID")
     new.add_argument("--token-a", action="store_true", help="registration token only (CREDENTIALS_TOKEN_A)")
+    new.add_argument(
+        "--version", choices=["2.1.1", "2.2.1", "2.3.0"], default="2.2.1", help="the OCPI version it speaks"
+    )
     new.set_defaults(func=cmd_party_register)
     for name, func, help_text in [
         ("rotate", cmd_party_rotate, "issue a new credentials token (printed once)"),

@@ -8,7 +8,8 @@
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ocpi_commands.api.http import HttpResponse
@@ -23,6 +24,7 @@ from ocpi_commands.domain.errors import (
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.domain.receiving import RequestMeta
 from ocpi_commands.ocpi.envelope import Header, envelope
+from ocpi_commands.ocpi.types import format_datetime
 
 MAX_ID_LENGTH = 100
 
@@ -59,14 +61,19 @@ def json_object(raw: str | None) -> dict[str, Any]:
 
 
 def ocpi_response(
-    status_code: int, data: Any = None, message: str | None = None, http_status: int = 200
+    status_code: int,
+    data: Any = None,
+    message: str | None = None,
+    http_status: int = 200,
+    timestamp: Callable[[datetime], str] = format_datetime,
 ) -> HttpResponse:
-    return HttpResponse(http_status, envelope(status_code, data, message))
+    """The envelope, its ``timestamp`` written as the answer's OCPI version writes DateTimes."""
+    return HttpResponse(http_status, envelope(status_code, data, message, timestamp))
 
 
-def error_response(exc: OcpiError) -> HttpResponse:
+def error_response(exc: OcpiError, timestamp: Callable[[datetime], str] = format_datetime) -> HttpResponse:
     """The one mapping from an error to its OCPI answer (HTTP status, status_code, message, data)."""
-    response = ocpi_response(exc.status_code, exc.data, exc.message, exc.http_status)
+    response = ocpi_response(exc.status_code, exc.data, exc.message, exc.http_status, timestamp)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = "POST"
     if isinstance(exc, Unauthorized):

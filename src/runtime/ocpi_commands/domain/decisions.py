@@ -80,6 +80,8 @@ class Context(NamedTuple):
     supported_commands: frozenset[CommandType]
     allow_insecure_urls: bool
     allow_private_urls: bool
+    # OCPI 2.1.1: location_id / evse_uid are case-sensitive strings, not CiString.
+    exact_ids: bool = False
 
 
 def _permitted(command_type: CommandType, ctx: Context) -> Decision | None:
@@ -105,14 +107,14 @@ def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Deci
 
 
 def _locate(
-    location: NetworkLocation | None, evse_uid: str | None, connector_id: str | None
+    location: NetworkLocation | None, location_id: str, evse_uid: str | None, connector_id: str | None, ctx: Context
 ) -> tuple[Decision | None, Evse | None]:
-    if location is None:
+    if location is None or (ctx.exact_ids and location.location_id != location_id):
         return _unknown_location("location"), None
     if evse_uid is None:
         return None, None
     evse = location.evse(evse_uid)
-    if evse is None:
+    if evse is None or (ctx.exact_ids and evse.uid != evse_uid):
         return _unknown_location("EVSE"), None
     if connector_id is not None and not has_connector(evse, connector_id):
         return _unknown_location("connector"), None
@@ -126,7 +128,7 @@ def _operable(evse: Evse) -> Decision | None:
 
 
 def decide_start_session(request: StartSession, ctx: Context, location: NetworkLocation | None) -> Decision:
-    problem, evse = _locate(location, request.evse_uid, request.connector_id)
+    problem, evse = _locate(location, request.location_id, request.evse_uid, request.connector_id, ctx)
     if problem:
         return problem
     assert location is not None
@@ -177,7 +179,7 @@ def decide_stop_session(
 def decide_reserve_now(
     request: ReserveNow, ctx: Context, location: NetworkLocation | None, existing: Reservation | None
 ) -> Decision:
-    problem, evse = _locate(location, request.evse_uid, None)
+    problem, evse = _locate(location, request.location_id, request.evse_uid, None, ctx)
     if problem:
         return problem
     assert location is not None
@@ -223,7 +225,7 @@ def decide_cancel_reservation(request: CancelReservation, ctx: Context, existing
 
 
 def decide_unlock_connector(request: UnlockConnector, ctx: Context, location: NetworkLocation | None) -> Decision:
-    problem, evse = _locate(location, request.evse_uid, request.connector_id)
+    problem, evse = _locate(location, request.location_id, request.evse_uid, request.connector_id, ctx)
     if problem:
         return problem
     assert location is not None and evse is not None

@@ -49,6 +49,13 @@ class NotAddressedToUs(OcpiError):
     status_code = 2001
 
 
+class OtherVersion(OcpiError):
+    """The party speaks another OCPI version with this platform than the endpoint it called (HTTP 200, 2000)."""
+
+    http_status = 200
+    status_code = 2000
+
+
 class MethodNotAllowed(OcpiError):
     http_status = 405
     status_code = 2000

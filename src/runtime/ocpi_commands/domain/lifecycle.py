@@ -252,6 +252,7 @@ class Lifecycle:
                     response_url=command.response_url,
                     command_id=command.command_id,
                     correlation_id=command.correlation_id,
+                    ocpi_version=command.ocpi_version,
                 )
             )
         elif command.command_type == CommandType.CANCEL_RESERVATION and command.reservation_id:
@@ -327,6 +328,7 @@ class Lifecycle:
         message = [m.model_dump() for m in report.message] if report.message else None
         notice = CommandRecord(
             command_id=notice_id,
+            ocpi_version=reservation.ocpi_version,
             command_type=CommandType.RESERVE_NOW,
             party=reservation.owner,
             request={"reservation_id": reservation.reservation_id, "notice": "CANCELED_RESERVATION"},

@@ -73,6 +73,8 @@ class Party(DomainModel):
     # For a hub: the eMSPs it may act for (empty: any, as told by the OCPI-from-* headers).
     hub_clients: tuple[str, ...] = ()
     enabled: bool = True
+    # The OCPI version this party speaks with us (registered, or agreed in the credentials handshake).
+    ocpi_version: str = "2.2.1"
 
 
 class Connector(DomainModel):
@@ -154,6 +156,7 @@ class Reservation(DomainModel):
     correlation_id: str | None = None
     status: ReservationStatus = ReservationStatus.ACTIVE
     canceled_by: str | None = None  # "EMSP" (CANCEL_RESERVATION) or "CPO"
+    ocpi_version: str = "2.2.1"  # of the RESERVE_NOW (2.1.1 has no CANCELED_RESERVATION result)
 
     def is_active(self, now: datetime) -> bool:
         return self.status == ReservationStatus.ACTIVE and self.expiry_date > now
@@ -177,6 +180,7 @@ class DeliveryStatus(str, Enum):
     DELIVERING = "DELIVERING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+    NOT_SENT = "NOT_SENT"  # the command's OCPI version has no way to say this result
 
 
 class DeliveryAttempt(DomainModel):
@@ -211,6 +215,8 @@ class CommandRecord(DomainModel):
     correlation_id: str
     # The CPO party it was addressed to (None: the platform's default party).
     cpo: PartyRef | None = None
+    # The OCPI version it was received in: its CommandResult is written in the same one.
+    ocpi_version: str = "2.2.1"
     status: CommandStatus = CommandStatus.PENDING
     # What the charge point backend needs, resolved at acceptance time.
     location_id: str | None = None

@@ -151,6 +151,20 @@ class HttpPoster(Protocol):
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpAnswer: ...
 
 
+class ResultWire(Protocol):
+    """How a CommandResult is written on the wire, in the OCPI version of its command."""
+
+    def body(self, command: CommandRecord) -> bytes | None:
+        """The body POSTed to response_url; None when the version cannot say this result."""
+        ...
+
+    def raw_token(self, ocpi_version: str) -> bool:
+        """The credentials token goes in Authorization as is (2.1.1), not Base64-encoded."""
+        ...
+
+    def routing_headers(self, ocpi_version: str) -> bool: ...
+
+
 class AddressResolver(Protocol):
     def __call__(self, url: str) -> list[str]:
         """Every address the host of ``url`` resolves to (raises OSError when it does not resolve)."""

@@ -76,8 +76,19 @@ class CommandService:
         self.clock = clock
         self.new_id = new_id
 
-    def receive(self, caller: Caller, request: Command, meta: RequestMeta, body_fingerprint: str) -> Answer:
-        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID)."""
+    def receive(
+        self,
+        caller: Caller,
+        request: Command,
+        meta: RequestMeta,
+        body_fingerprint: str,
+        ocpi_version: str = "2.2.1",
+        exact_ids: bool = False,
+    ) -> Answer:
+        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID).
+
+        ``ocpi_version`` is the version it arrived in (its CommandResult is written in it);
+        ``exact_ids`` compares location and EVSE ids case-sensitively (2.1.1)."""
         ctx = decisions.Context(
             caller=caller.acting_as,
             party=caller.party,
@@ -85,11 +96,12 @@ class CommandService:
             supported_commands=self.settings.supported_commands,
             allow_insecure_urls=self.settings.insecure_response_urls_allowed,
             allow_private_urls=self.settings.private_response_urls_allowed,
+            exact_ids=exact_ids,
         )
         decision = decisions.precheck(request.command_type, request.response_url, ctx) or self._decide(request, ctx)
         if not decision.accepted:
             return _answer(decision)
-        return self._accept(caller, request, decision, meta, ctx.now, body_fingerprint)
+        return self._accept(caller, request, decision, meta, ctx.now, body_fingerprint, ocpi_version)
 
     def _decide(self, request: Command, ctx: decisions.Context) -> decisions.Decision:
         network = self.network
@@ -121,6 +133,7 @@ class CommandService:
         meta: RequestMeta,
         now: datetime,
         body_fingerprint: str,
+        ocpi_version: str,
     ) -> Answer:
         command_type = request.command_type
         timeout = self.settings.timeout_for(command_type)
@@ -138,6 +151,7 @@ class CommandService:
             request_id=meta.request_id,
             correlation_id=meta.correlation_id,
             cpo=meta.recipient,
+            ocpi_version=ocpi_version,
             **decision.targets,
         )
         outcome = self.commands.create_command(command, meta.client_request_id, body_fingerprint)

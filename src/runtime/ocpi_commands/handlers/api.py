@@ -25,29 +25,31 @@ from ocpi_commands.domain.auth import Caller, authenticate, identify_caller
 from ocpi_commands.domain.errors import BodyTooLarge, OcpiError, TemporarilyUnavailable
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.observability import bind, logger, metric, start_invocation
+from ocpi_commands.ocpi import dialects
+from ocpi_commands.ocpi.dialects import Dialect
+from ocpi_commands.ocpi.types import format_datetime
 from ocpi_commands.tracing import is_dependency_error
 
 
-def _authenticate(request: HttpRequest) -> Caller:
+def _authenticate(request: HttpRequest, functional: bool) -> Caller:
     settings = composition.settings()
     if request.body_size > settings.max_body_bytes:
         raise BodyTooLarge(f"The body exceeds {settings.max_body_bytes} bytes")
     repository = composition.repository()
     party, status = authenticate(request.headers, repository.get_party_by_token_sha256, composition.credentials_cache())
-    caller = identify_caller(
-        party, status, request.headers, functional_module=routes.is_functional_module(request.path)
-    )
+    caller = identify_caller(party, status, request.headers, functional_module=functional)
     bind(party=caller.acting_as.key)
     return caller
 
 
-def _failure(exc: Exception) -> HttpResponse:
+def _failure(exc: Exception, dialect: Dialect | None) -> HttpResponse:
     """An answer for every failure: the OCPI error's own, else 3000 (nothing was accepted)."""
+    timestamp = dialect.timestamp if dialect else format_datetime
     if isinstance(exc, OcpiError):
         if exc.http_status == 401:
             logger.warning("Unauthorized", extra={"reason": exc.message})
             metric("Unauthorized")
-        return transport.error_response(exc)
+        return transport.error_response(exc, timestamp)
     if is_dependency_error(exc):
         logger.exception("AWS dependency failed; nothing was accepted")
         problem = TemporarilyUnavailable(f"Temporarily unable to process the request ({type(exc).__name__})")
@@ -55,7 +57,7 @@ def _failure(exc: Exception) -> HttpResponse:
         logger.exception("Unexpected failure; nothing was accepted")
         problem = TemporarilyUnavailable("Internal error; the request was not processed")
     metric("DependencyFailures", Stage="api")
-    return transport.error_response(problem)
+    return transport.error_response(problem, timestamp)
 
 
 def _default_party() -> PartyRef | None:
@@ -72,17 +74,19 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if meta.client_request_id is None:
         logger.warning("Request without X-Request-ID: one was generated", extra={"generated": meta.request_id})
     caller: Caller | None = None
-    functional = routes.is_functional_module(request.path)
+    version = routes.version_of(request.path)
+    dialect = dialects.for_version(version) if version else None
+    functional = routes.functional_version(request.path) is not None
     try:
-        caller = _authenticate(request)
+        caller = _authenticate(request, functional)
         if functional:
             meta = meta._replace(recipient=transport.recipient(request.headers, composition.settings().our_parties))
         found, params = routes.route(request)
         response = found(routes.Call(request, caller, meta, params))
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes an envelope
-        response = _failure(exc)
+        response = _failure(exc, dialect)
     routing = None
-    if functional:
+    if functional and (dialect is None or dialect.routing_headers):
         ours = meta.recipient or _default_party()
         routing = transport.routing_headers(ours, caller.acting_as if caller else None)
     return transport.with_ids(response, meta, routing).to_apigw()

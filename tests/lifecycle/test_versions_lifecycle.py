@@ -70,12 +70,14 @@ def test_a_cpo_cancellation_of_a_2_1_1_reservation_is_recorded_and_not_sent(stac
         "evse_uid": "3256",
     }
     assert send(stack, "2.1.1", "RESERVE_NOW", body).result == "ACCEPTED"
-    reserved = stack.wait_delivered(url)
+    reserved = stack.wait_delivered(url, timeout=30)
     reservation = stack.repository.get_reservation(PartyRef(country_code="NL", party_id="OLD"), "211")
     assert reservation.ocpi_version == "2.1.1"
     stack.publish("Reservation Canceled", {"cp_reservation_id": reservation.cp_reservation_id})
     notice_id = f"{reserved.command_id}-canceled-by-cpo"
-    notice = stack.wait_until(lambda: (c := stack.repository.get_command(notice_id)) and c.delivery_status and c)
+    notice = stack.wait_until(
+        lambda: (c := stack.repository.get_command(notice_id)) and c.delivery_status and c, timeout=30
+    )
     assert notice.delivery_status.value == "NOT_SENT" and "2.1.1" in notice.delivery_error
     assert [p.json for p in stack.posts(url)] == [{"result": "ACCEPTED"}]
     assert stack.repository.get_reservation(reservation.owner, "211").status.value == "CANCELED"

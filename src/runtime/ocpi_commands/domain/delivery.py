@@ -130,10 +130,11 @@ class Deliverer:
         return headers
 
     def _refusal(self, command: CommandRecord, party: Party | None) -> str | None:
+        who = (command.partner or command.party).key
         if party is None:
-            return f"party {command.party.key} is not registered"
+            return f"party {who} is not registered"
         if not party.outbound_token:
-            return f"no credentials token to call {command.party.key}"
+            return f"no credentials token to call {who}"
         try:
             check_response_url(
                 command.response_url,
@@ -154,7 +155,9 @@ class Deliverer:
         transition (its first attempt already opened) or, when resuming, as last stored."""
         assert command.result is not None
         log_keys = {"command_id": command.command_id, "result": command.result.value}
-        party = self.party_lookup(command.party)
+        # The partner whose credentials sent the command: a hub's own token, encoding and allow-list
+        # for a client it routed, with OCPI-to-* naming the client.
+        party = self.party_lookup(command.partner or command.party)
         request_id = command.delivery_request_id or str(uuid.uuid4())
         body = self.wire.body(command)
         attempts = list(command.delivery_attempts)

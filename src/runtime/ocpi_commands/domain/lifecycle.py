@@ -253,6 +253,7 @@ class Lifecycle:
                     command_id=command.command_id,
                     correlation_id=command.correlation_id,
                     ocpi_version=command.ocpi_version,
+                    partner=command.partner,
                 )
             )
         elif command.command_type == CommandType.CANCEL_RESERVATION and command.reservation_id:
@@ -270,10 +271,11 @@ class Lifecycle:
                     status=SessionStatus.RESERVATION if reserved else SessionStatus.PENDING,
                     authorization_reference=request.get("authorization_reference"),
                     command_id=command.command_id,
-                )
+                ),
+                partner=command.partner,
             )
 
-    def update_session(self, report: SessionReport) -> None:
+    def update_session(self, report: SessionReport, partner: PartyRef | None = None) -> None:
         self.repository.put_session(
             SessionRecord(
                 session_id=report.session_id,
@@ -285,6 +287,7 @@ class Lifecycle:
                 authorization_reference=report.authorization_reference,
                 command_id=report.command_id,
                 last_updated=self.clock(),
+                partner=partner,
             )
         )
         logger.info("Session updated", extra={"session_id": report.session_id, "status": report.status.value})
@@ -329,6 +332,7 @@ class Lifecycle:
         notice = CommandRecord(
             command_id=notice_id,
             ocpi_version=reservation.ocpi_version,
+            partner=reservation.partner,
             command_type=CommandType.RESERVE_NOW,
             party=reservation.owner,
             request={"reservation_id": reservation.reservation_id, "notice": "CANCELED_RESERVATION"},

@@ -151,6 +151,7 @@ class CommandService:
             request_id=meta.request_id,
             correlation_id=meta.correlation_id,
             cpo=meta.recipient,
+            partner=None if caller.party.ref == caller.acting_as else caller.party.ref,
             ocpi_version=ocpi_version,
             **decision.targets,
         )

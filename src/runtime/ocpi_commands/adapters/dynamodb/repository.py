@@ -91,25 +91,90 @@ class DynamoRepository:
         return {**keys.party(party.ref), "type": "PARTY", **body}
 
     @staticmethod
-    def _credentials_item(party: Party) -> dict[str, Any]:
-        return {
-            **keys.credentials(party.token_sha256),
-            "type": "CREDENTIALS",
-            "party": party.ref.model_dump(),
-            "token_sha256": party.token_sha256,
-            "credentials_status": party.credentials_status.value,
-        }
+    def _credentials_items(party: Party) -> list[dict[str, Any]]:
+        """The token look-up items of a party: its token, and the next one while an update runs."""
+        hashes = [party.token_sha256] + ([party.next_token_sha256] if party.next_token_sha256 else [])
+        return [
+            {
+                **keys.credentials(sha),
+                "type": "CREDENTIALS",
+                "party": party.ref.model_dump(),
+                "token_sha256": sha,
+                "credentials_status": party.credentials_status.value,
+            }
+            for sha in hashes
+            if sha
+        ]
 
-    def put_party(self, party: Party, previous_token_sha256: str | None = None) -> None:
-        """Create or replace a party and its credentials look-up item, atomically."""
+    def _party_writes(self, party: Party, previous: Party | None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table_name, "Item": serialize(self._party_item(party))}},
-            {"Put": {"TableName": self.table_name, "Item": serialize(self._credentials_item(party))}},
+            *(
+                {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
+                for item in self._credentials_items(party)
+            ),
         ]
-        if previous_token_sha256 and previous_token_sha256 != party.token_sha256:
+        if previous is not None:
+            kept = {party.token_sha256, party.next_token_sha256}
+            for sha in (previous.token_sha256, previous.next_token_sha256):
+                if sha and sha not in kept:
+                    items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(sha))}})
+            if previous.ref.key != party.ref.key:
+                items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.party(previous.ref))}})
+        return items
+
+    def put_party(self, party: Party, previous_token_sha256: str | None = None) -> None:
+        """Create or replace a party and its credentials look-up items, atomically."""
+        items = self._party_writes(party, None)
+        if previous_token_sha256 and previous_token_sha256 not in (party.token_sha256, party.next_token_sha256):
             items.append(
                 {"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(previous_token_sha256))}}
             )
+        self.client.transact_write_items(TransactItems=items)
+
+    def register_party(self, party: Party, replaces: Party) -> bool:
+        """Store ``party`` in place of ``replaces`` (tokens, and the key, may change) if ``replaces`` is
+        still as read: one transaction, so a handshake is complete or did not happen."""
+        items = self._party_writes(party, replaces)
+        guard = {
+            "ConditionExpression": "token_sha256 = :sha AND credentials_status = :status",
+            "ExpressionAttributeValues": _values(sha=replaces.token_sha256, status=replaces.credentials_status.value),
+        }
+        if replaces.ref.key == party.ref.key:
+            items[0]["Put"].update(guard)
+        else:
+            for item in items:
+                if "Delete" in item and item["Delete"]["Key"] == serialize(keys.party(replaces.ref)):
+                    item["Delete"].update(guard)
+            items[0]["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR credentials_status <> :registered"
+            items[0]["Put"]["ExpressionAttributeValues"] = _values(registered=CredentialsStatus.REGISTERED.value)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if aws.error_code(exc) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def delete_party(self, party: Party) -> None:
+        """Unregister: the token look-ups go, the party stays as UNREGISTERED (history), without tokens."""
+        gone = party.model_copy(
+            update={
+                "credentials_status": CredentialsStatus.UNREGISTERED,
+                "outbound_token": None,
+                "next_token_sha256": None,
+                "token_sha256": "",
+            }
+        )
+        items: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(sha))}}
+            for sha in (party.token_sha256, party.next_token_sha256)
+            if sha
+        ]
+        if party.ref.country_code == "--":  # a connection that was never made leaves nothing behind
+            items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.party(party.ref))}})
+        else:
+            items.append({"Put": {"TableName": self.table_name, "Item": serialize(self._party_item(gone))}})
         self.client.transact_write_items(TransactItems=items)
 
     def get_party(self, ref: PartyRef) -> Party | None:
@@ -121,9 +186,9 @@ class DynamoRepository:
         if cred is None:
             return None
         party = self.get_party(PartyRef.model_validate(cred["party"]))
-        if party is None or party.token_sha256 != token_sha256:
+        if party is None or token_sha256 not in (party.token_sha256, party.next_token_sha256):
             return None
-        return party, CredentialsStatus(cred.get("credentials_status", CredentialsStatus.REGISTERED.value))
+        return party, party.credentials_status
 
     def list_parties(self) -> list[Party]:
         return [Party.model_validate(i) for i in self._scan_type("PARTY")]

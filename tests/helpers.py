@@ -78,12 +78,14 @@ def seed() -> dict[str, Any]:
 
 
 class Api:
-    """Calls the API function's handler with API Gateway events, as API Gateway would."""
+    """Calls the API function's handler with API Gateway events, as API Gateway would.
 
-    def __init__(self) -> None:
-        from ocpi_commands.handlers import api
+    ``function="credentials"`` calls the Credentials function instead (its route in template.yaml)."""
 
-        self.module = api
+    def __init__(self, function: str = "api") -> None:
+        import importlib
+
+        self.module = importlib.import_module(f"ocpi_commands.handlers.{function}")
 
     def call(
         self,

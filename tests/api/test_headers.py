@@ -107,10 +107,10 @@ def test_versions_lists_the_commands_receiver(api):
     ]
     details = api.call("GET", "/ocpi/2.2.1")
     assert details.data["version"] == "2.2.1"
-    assert details.data["endpoints"] == [
-        {"identifier": "commands", "role": "RECEIVER", "url": details.data["endpoints"][0]["url"]}
-    ]
-    assert details.data["endpoints"][0]["url"].endswith("/ocpi/cpo/2.2.1/commands")
+    endpoints = {e["identifier"]: e for e in details.data["endpoints"]}
+    assert endpoints["commands"]["role"] == "RECEIVER"
+    assert endpoints["commands"]["url"].endswith("/ocpi/cpo/2.2.1/commands")
+    assert endpoints["credentials"]["url"].endswith("/ocpi/2.2.1/credentials")
 
 
 def test_versions_need_credentials(api):

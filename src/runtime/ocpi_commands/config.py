@@ -26,6 +26,17 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
 
 LOCAL_STAGES = frozenset({"local", "test"})
 
+# The interface a CPO platform offers for each module (terminology, "typical modules per role").
+_CPO_ROLE_OF = {
+    "cdrs": "SENDER",
+    "locations": "SENDER",
+    "sessions": "SENDER",
+    "tariffs": "SENDER",
+    "tokens": "RECEIVER",
+    "chargingprofiles": "RECEIVER",
+    "hubclientinfo": "RECEIVER",
+}
+
 
 def uniform_timeouts(seconds: int) -> str:
     """A COMMAND_TIMEOUTS value giving every command type the same timeout (demos, tests)."""
@@ -83,6 +94,13 @@ class Settings(BaseModel):
         "2.2.1",
         "2.3.0",
     )
+    # The business name of our parties in the Credentials we give partners.
+    business_name: Annotated[str, Field(min_length=1, max_length=100)] = "OCPI Commands"
+    # Endpoints of modules the CPO platform serves elsewhere, listed in our version details:
+    # ``locations=https://cpo.example.com/ocpi/{version}/locations,tokens:RECEIVER=...``.
+    module_endpoints: tuple[str, ...] = ()
+    # An invited partner's CREDENTIALS_TOKEN_A stops working after this many days.
+    token_a_validity_days: Annotated[float, Field(gt=0, le=90)] = 7.0
     # Seconds before the announced timeout at which the wait for the charge point ends, so that a
     # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
     delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
@@ -91,6 +109,17 @@ class Settings(BaseModel):
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
     _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)
     _parse_versions = field_validator("ocpi_versions", mode="before")(_parse_list)
+    _parse_modules = field_validator("module_endpoints", mode="before")(_parse_list)
+
+    @field_validator("module_endpoints", mode="after")
+    @classmethod
+    def _check_modules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            name, _, url = entry.partition("=")
+            identifier, _, role = name.partition(":")
+            if not identifier or not url.startswith(("https://", "http://")) or role not in ("", "SENDER", "RECEIVER"):
+                raise ValueError(f"{entry!r} is not module[:SENDER|RECEIVER]=URL")
+        return value
 
     @field_validator("command_timeouts", mode="after")
     @classmethod
@@ -124,6 +153,15 @@ class Settings(BaseModel):
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]
+
+    def hosted_modules(self, version: str) -> dict[str, tuple[str, str]]:
+        """The configured modules' endpoints for ``version``: {identifier: (role, url)}."""
+        found = {}
+        for entry in self.module_endpoints:
+            name, _, url = entry.partition("=")
+            identifier, _, role = name.partition(":")
+            found[identifier] = (role or _CPO_ROLE_OF.get(identifier, "SENDER"), url.replace("{version}", version))
+        return found
 
     def charge_point_wait(self, timeout: int) -> int:
         """How long the charge point's answer is awaited: the announced timeout less the delivery margin

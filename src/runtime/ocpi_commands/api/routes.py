@@ -150,7 +150,12 @@ def versions(call: Call) -> HttpResponse:
 def version_details(call: Call) -> HttpResponse:
     dialect = offered(call.params["version"])
     base = base_url(call.request)
-    endpoints = {"commands": ("RECEIVER", f"{base}{paths.commands_path(dialect.version)}")}
+    endpoints = {
+        # The credentials role means nothing; the 2.2.1-d2 / 2.3.0 advice is SENDER for one's own.
+        "credentials": ("SENDER", f"{base}{paths.credentials_path(dialect.version)}"),
+        "commands": ("RECEIVER", f"{base}{paths.commands_path(dialect.version)}"),
+        **composition.settings().hosted_modules(dialect.version),
+    }
     return transport.ocpi_response(StatusCode.SUCCESS, dialect.version_details(endpoints), timestamp=dialect.timestamp)
 
 

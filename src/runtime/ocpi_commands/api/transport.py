@@ -75,7 +75,7 @@ def error_response(exc: OcpiError, timestamp: Callable[[datetime], str] = format
     """The one mapping from an error to its OCPI answer (HTTP status, status_code, message, data)."""
     response = ocpi_response(exc.status_code, exc.data, exc.message, exc.http_status, timestamp)
     if isinstance(exc, MethodNotAllowed):
-        response.headers["Allow"] = "POST"
+        response.headers["Allow"] = exc.allow
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Token"
     return response

@@ -87,6 +87,8 @@ class CredentialsCache:
                 return entry[1]
         found = lookup(sha256)
         ttl = self.ttl if found is not None else self.negative_ttl
+        if found is not None and found[1] == CredentialsStatus.CONNECTING:
+            ttl = 0  # a handshake in progress: its outcome must be seen at once
         if ttl > 0:
             with self._lock:
                 self._entries[sha256] = (now + ttl, found)
@@ -147,6 +149,8 @@ def identify_caller(
     hub with no clients acts for no one."""
     if functional_module and status == CredentialsStatus.TOKEN_A:
         raise Unauthorized("CREDENTIALS_TOKEN_A may only be used for registration, not on the commands module")
+    if functional_module and status == CredentialsStatus.CONNECTING:
+        raise Unauthorized("The credentials handshake with this party is not complete")
     if not functional_module:
         return Caller(party, party.ref, status)
     country = (headers.get(Header.FROM_COUNTRY_CODE.lower()) or "").strip()
@@ -164,3 +168,16 @@ def identify_caller(
             raise Unauthorized(f"This hub may not act for {named}: it is not registered for it")
         raise Unauthorized(f"OCPI-from-* name {named}: another party than these credentials hold")
     return Caller(party, acting, status)
+
+
+def presented_token(headers: Mapping[str, str], party: Party) -> str:
+    """The credentials token the request carried, as the party sent it (decoded when Base64)."""
+    header = headers.get(Header.AUTHORIZATION.lower()) or ""
+    value = header.strip().partition(" ")[2].strip()
+    for candidate in token_candidates(header):
+        if hmac.compare_digest(candidate.sha256, party.token_sha256):
+            if candidate.base64_encoded:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+                return decoded[:-1] if decoded.endswith("\n") else decoded
+            return value
+    return value

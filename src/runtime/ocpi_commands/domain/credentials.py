@@ -316,8 +316,10 @@ class CredentialsService:
         provisional = Party(
             ref=PartyRef(country_code="--", party_id=secrets.token_hex(2)[:3].upper()),
             name="(connecting)",
+            credentials_status=CredentialsStatus.CONNECTING,
             token_sha256=token_sha256(token),
             ocpi_version=version,
+            legacy_token_encoding=self.wire.raw_token(version),  # a 2.1.1 partner calls back with it raw
         )
         self.store.put_party(provisional)
         try:

@@ -60,6 +60,10 @@ class MethodNotAllowed(OcpiError):
     http_status = 405
     status_code = 2000
 
+    def __init__(self, message: str, allow: str = "POST"):
+        super().__init__(message)
+        self.allow = allow
+
 
 class NotFound(OcpiError):
     http_status = 404

@@ -52,6 +52,9 @@ class CredentialsStatus(str, Enum):
     REGISTERED = "REGISTERED"
     TOKEN_A = "TOKEN_A"
     UNREGISTERED = "UNREGISTERED"  # the partner (or we) ended the registration: no token works
+    # We are registering with the partner (party connect): the token we gave it works for its calls back
+    # to our versions, never on functional modules, and is never cached.
+    CONNECTING = "CONNECTING"
 
 
 class CredentialsRole(DomainModel):

@@ -59,3 +59,13 @@ def test_every_function_has_a_log_group_with_retention(template):
         group = res["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert group in groups, logical_id
         assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_no_deployed_function_can_get_the_local_response_url_policy(template):
+    """The local policy (http, loopback) is set only by `make run` and tests, never through the template,
+    whatever the stage: a deployed stack always enforces the strict one."""
+    from ocpi_commands.config import Settings
+
+    assert "RESPONSE_URL_POLICY" not in json.dumps(template)
+    for stage in ("test", "local", "dev", "prod"):
+        assert Settings(table_name="t", stage=stage).response_url_policy == "strict"

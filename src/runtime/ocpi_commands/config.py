@@ -7,7 +7,7 @@ Nothing here runs at import time. Handlers call :func:`get_settings`; tests call
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -22,8 +22,6 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
     CommandType.CANCEL_RESERVATION: 45,
     CommandType.UNLOCK_CONNECTOR: 45,
 }
-
-LOCAL_STAGES = frozenset({"local", "test"})
 
 
 def uniform_timeouts(seconds: int) -> str:
@@ -72,8 +70,9 @@ class Settings(BaseModel):
     delivery_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     delivery_read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
-    allow_insecure_response_urls: bool | None = None
-    allow_private_response_urls: bool | None = None
+    # "strict": https and public addresses only (every deployed stack; the template cannot change it).
+    # "local": also http and loopback addresses, for `make run` and the tests that call a local receiver.
+    response_url_policy: Literal["strict", "local"] = "strict"
 
     _parse_timeouts = field_validator("command_timeouts", mode="before")(_parse_mapping)
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
@@ -82,20 +81,6 @@ class Settings(BaseModel):
     @classmethod
     def _fill_timeouts(cls, value: dict[CommandType, int]) -> dict[CommandType, int]:
         return {**DEFAULT_COMMAND_TIMEOUTS, **value}
-
-    @property
-    def is_local(self) -> bool:
-        return self.stage in LOCAL_STAGES
-
-    @property
-    def insecure_response_urls_allowed(self) -> bool:
-        """``http://`` response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_insecure_response_urls is None else self.allow_insecure_response_urls
-
-    @property
-    def private_response_urls_allowed(self) -> bool:
-        """Loopback/private response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_private_response_urls is None else self.allow_private_response_urls
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]

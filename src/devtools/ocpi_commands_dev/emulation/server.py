@@ -267,7 +267,9 @@ def run(
     import logging
     import os
 
-    environment = {"STAGE": "local"}
+    # The response_url policy is an explicit setting, never derived from the stage name: `make run`
+    # allows http and loopback addresses (the local eMSP receiver); deployed stacks are strict.
+    environment = {"STAGE": "local", "RESPONSE_URL_POLICY": "local"}
     if not options.verbose:
         # The readable narration replaces the functions' JSON logs and EMF metric lines (--verbose shows them).
         environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")

@@ -27,7 +27,7 @@ from ocpi_commands.domain.model import (
     SessionRecord,
     has_connector,
 )
-from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_response_url
+from ocpi_commands.domain.url_policy import ResponseUrlRefused, UrlPolicy, check_response_url
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.vocabulary import Capability, CommandResponseType, CommandType, EvseStatus, SessionStatus
 
@@ -76,8 +76,7 @@ class Context(NamedTuple):
     party: Party
     now: datetime
     supported_commands: frozenset[CommandType]
-    allow_insecure_urls: bool
-    allow_private_urls: bool
+    url_policy: UrlPolicy
 
 
 def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Decision | None:
@@ -87,12 +86,7 @@ def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Deci
     if command_type not in ctx.party.permissions:
         return _rejected(f"{command_type.value} is not permitted for {ctx.caller.key}")
     try:
-        check_response_url(
-            response_url,
-            allow_insecure=ctx.allow_insecure_urls,
-            allow_private=ctx.allow_private_urls,
-            allowed_hosts=ctx.party.allowed_response_url_hosts,
-        )
+        check_response_url(response_url, ctx.url_policy, ctx.party.allowed_response_url_hosts)
     except ResponseUrlRefused as exc:
         return _rejected(str(exc), StatusCode.INVALID_PARAMETERS)
     return None

@@ -4,9 +4,14 @@
   with ``Authorization: Token <base64 of the token the eMSP issued us>``, a new X-Request-ID (the same
   one for every attempt of this CommandResult, so the eMSP can tell a retry), the command's original
   X-Correlation-ID and the routing headers FROM = this CPO, TO = the eMSP.
-* Transient failures (connection error, timeout, HTTP 5xx/429, OCPI 3xxx) are retried with
-  exponential backoff while the retry window allows (``DELIVERY_RETRY_WINDOW_SECONDS``; 0 = one
-  attempt). HTTP 4xx, redirects and OCPI 2xxx answers are final.
+* Before every attempt the host is resolved and every address checked (``url_policy``); the POST
+  goes to the address that was checked (pinned: DNS cannot change between the check and the
+  connection). A host that does not resolve is not POSTed to; an address the policy refuses ends
+  the delivery.
+* Transient failures (connection error, timeout, a host that does not resolve, HTTP 5xx/429, OCPI
+  3xxx) are retried with exponential backoff while the retry window allows
+  (``DELIVERY_RETRY_WINDOW_SECONDS``, 30 s by default; 0 = one attempt: OCPI itself requires no
+  retries). HTTP 4xx, redirects and OCPI 2xxx answers are final.
 * Every attempt is opened and closed on the command record by conditional writes held by one
   owner, so two invocations never deliver the same CommandResult concurrently.
 * Connections are pooled per process (reused across warm invocations); every POST has a
@@ -25,7 +30,13 @@ from ocpi_commands.config import Settings
 from ocpi_commands.domain.auth import encode_token
 from ocpi_commands.domain.model import CommandRecord, DeliveryAttempt, DeliveryStatus, Party, PartyRef
 from ocpi_commands.domain.ports import AddressResolver, CommandStore, HttpAnswer, HttpPoster
-from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_resolved_addresses, check_response_url
+from ocpi_commands.domain.url_policy import (
+    POLICIES,
+    ParsedUrl,
+    ResponseUrlRefused,
+    check_response_url,
+    checked_address,
+)
 from ocpi_commands.observability import logger, metric
 from ocpi_commands.ocpi.envelope import Header
 from ocpi_commands.ocpi.types import utc_now
@@ -121,25 +132,33 @@ class Deliverer:
             Header.TO_PARTY_ID: command.party.party_id,
         }
 
-    def _refusal(self, command: CommandRecord, party: Party | None) -> str | None:
+    def _refusal(self, command: CommandRecord, party: Party | None) -> str | ParsedUrl:
+        """Why nothing may be POSTed for ``command``, or its parsed response_url."""
         if party is None:
             return f"party {command.party.key} is not registered"
         if not party.outbound_token:
             return f"no credentials token to call {command.party.key}"
+        policy = POLICIES[self.settings.response_url_policy]
         try:
-            check_response_url(
-                command.response_url,
-                allow_insecure=self.settings.insecure_response_urls_allowed,
-                allow_private=self.settings.private_response_urls_allowed,
-                allowed_hosts=party.allowed_response_url_hosts,
-            )
-            if not self.settings.private_response_urls_allowed:
-                check_resolved_addresses(self.resolver(command.response_url), allow_private=False)
+            return check_response_url(command.response_url, policy, party.allowed_response_url_hosts)
         except ResponseUrlRefused as exc:
             return str(exc)
-        except OSError:
-            return None  # name resolution failed: the POST itself will fail and be retried
-        return None
+
+    def _post(self, url: ParsedUrl, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        """One attempt: resolve, check every address, POST to the checked one (pinned)."""
+        address = str(url.ip) if url.ip is not None else None
+        if address is None:
+            try:
+                addresses = self.resolver(url.host, url.port)
+            except OSError as exc:
+                return HttpAnswer(None, error=f"response_url host {url.host} does not resolve ({exc}); not POSTed")
+            if not addresses:
+                return HttpAnswer(None, error=f"response_url host {url.host} does not resolve; not POSTed")
+            try:
+                address = checked_address(url, addresses, POLICIES[self.settings.response_url_policy])
+            except ResponseUrlRefused as exc:
+                return HttpAnswer(None, error=f"{exc}; not POSTed", retryable_error=False)
+        return self.poster.post(url, address, body, headers)
 
     def deliver(self, command: CommandRecord, owner: str) -> DeliveryStatus:
         """Deliver ``command``'s recorded result. ``command`` is the record as returned by the winning
@@ -163,20 +182,18 @@ class Deliverer:
         # An open attempt is either the one the winning transition just opened, or one whose invocation
         # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
 
-        refusal = self._refusal(command, party)
-        if refusal is not None:
-            self._finish(
-                command, owner, attempt, Classified("failed", error=refusal), DeliveryStatus.FAILED, request_id
-            )
-            logger.error("CommandResult not delivered", extra={**log_keys, "reason": refusal})
+        url = self._refusal(command, party)
+        if not isinstance(url, ParsedUrl):
+            failed = Classified("failed", error=url)
+            self._finish(command, owner, attempt, failed, DeliveryStatus.FAILED, request_id)
+            logger.error("CommandResult not delivered", extra={**log_keys, "reason": url})
             metric("DeliveryFailures")
             return DeliveryStatus.FAILED
 
         assert party is not None
-        headers = self.headers(command, party, request_id)
         while True:
             started = time.monotonic()
-            answer = self.poster.post(command.response_url, body, headers)
+            answer = self._post(url, body, self.headers(command, party, request_id))
             duration_ms = int((time.monotonic() - started) * 1000)
             verdict = classify(answer)
             attempt = attempt.model_copy(

@@ -200,7 +200,16 @@ def test_transient_failures_are_retried_with_backoff_until_delivered():
     assert len(poster.posts) == 3 and len(clock.slept) == 2
     assert 0.4 <= clock.slept[0] <= 0.6 and 0.8 <= clock.slept[1] <= 1.2
     assert [a.outcome for a in store.command.delivery_attempts] == ["retryable", "retryable", "delivered"]
-    assert len({h["X-Request-ID"] for _, _, h in poster.posts}) == 1  # the same id on every retry of one result
+
+
+def test_every_attempt_has_its_own_request_id_and_the_commands_correlation_id():
+    clock, poster = Clock(), Poster(HttpAnswer(503), HttpAnswer(500), OK)
+    store = Store(resolved())
+    assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    request_ids = [h["X-Request-ID"] for _, _, h in poster.posts]
+    assert len(set(request_ids)) == 3 and all(request_ids)  # OCPI: unique per request
+    assert {h["X-Correlation-ID"] for _, _, h in poster.posts} == {"corr-1"}  # the command's, on every retry
+    assert [a.request_id for a in store.command.delivery_attempts] == request_ids  # `commands show` tells them
 
 
 def test_the_retry_window_ends_the_retries():
@@ -270,7 +279,7 @@ def test_resuming_after_the_previous_invocation_stopped_between_attempts_opens_t
     store = Store(resolved().model_copy(update={"delivery_attempts": (first,), "delivery_request_id": "rid-1"}))
     assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
     assert [a.number for a in store.command.delivery_attempts] == [1, 2]
-    assert poster.posts[0][2]["X-Request-ID"] == "rid-1"
+    assert poster.posts[0][2]["X-Request-ID"] not in ("rid-1", "")  # a new attempt, a new X-Request-ID
 
 
 # ------------------------------------------------------------------------------ what is connected to

@@ -1,9 +1,9 @@
 """Delivery of a CommandResult to the eMSP's ``response_url``.
 
 * The body is the bare CommandResult (no envelope), POSTed to ``response_url`` exactly as received,
-  with ``Authorization: Token <base64 of the token the eMSP issued us>``, a new X-Request-ID (the same
-  one for every attempt of this CommandResult, so the eMSP can tell a retry), the command's original
-  X-Correlation-ID and the routing headers FROM = this CPO, TO = the eMSP.
+  with ``Authorization: Token <base64 of the token the eMSP issued us>``, an X-Request-ID of its own
+  for every attempt (OCPI: unique per request), the command's original X-Correlation-ID (the same on
+  every attempt, so the eMSP can tell a retry) and the routing headers FROM = this CPO, TO = the eMSP.
 * Before every attempt the host is resolved and every address checked (``url_policy``); the POST
   goes to the address that was checked (pinned: DNS cannot change between the check and the
   connection). A host that does not resolve is not POSTed to; an address the policy refuses ends
@@ -166,7 +166,6 @@ class Deliverer:
         assert command.result is not None
         log_keys = {"command_id": command.command_id, "result": command.result.value}
         party = self.party_lookup(command.party)
-        request_id = command.delivery_request_id or str(uuid.uuid4())
         body = self.encode_result(command)
         attempts = list(command.delivery_attempts)
         if not attempts:
@@ -180,18 +179,20 @@ class Deliverer:
                 return DeliveryStatus.FAILED
             attempt = reopened
         # An open attempt is either the one the winning transition just opened, or one whose invocation
-        # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
+        # died before recording its outcome: it is made (again) now.
 
         url = self._refusal(command, party)
         if not isinstance(url, ParsedUrl):
             failed = Classified("failed", error=url)
-            self._finish(command, owner, attempt, failed, DeliveryStatus.FAILED, request_id)
+            self._finish(command, owner, attempt, failed, DeliveryStatus.FAILED)
             logger.error("CommandResult not delivered", extra={**log_keys, "reason": url})
             metric("DeliveryFailures")
             return DeliveryStatus.FAILED
 
         assert party is not None
         while True:
+            request_id = attempt.request_id or str(uuid.uuid4())  # each attempt has its own X-Request-ID
+            attempt = attempt.model_copy(update={"request_id": request_id})
             started = time.monotonic()
             answer = self._post(url, body, self.headers(command, party, request_id))
             duration_ms = int((time.monotonic() - started) * 1000)
@@ -220,7 +221,7 @@ class Deliverer:
             )
             if verdict.outcome in ("delivered", "rejected", "failed"):
                 final = DeliveryStatus.DELIVERED if verdict.outcome == "delivered" else DeliveryStatus.FAILED
-                self._finish(command, owner, attempt, verdict, final, request_id)
+                self._finish(command, owner, attempt, verdict, final)
                 if final == DeliveryStatus.FAILED:
                     metric("DeliveryFailures")
                     logger.error("CommandResult not delivered", extra={**log_keys, "reason": verdict.error})
@@ -229,14 +230,14 @@ class Deliverer:
                 return final
             wait = backoff_seconds(attempt.number)
             if self.clock() + timedelta(seconds=wait) >= window_end:
-                self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED, request_id)
+                self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED)
                 metric("DeliveryFailures")
                 logger.error(
                     "CommandResult not delivered: retry window exhausted",
                     extra={**log_keys, "attempts": attempt.number, "reason": verdict.error},
                 )
                 return DeliveryStatus.FAILED
-            self._finish(command, owner, attempt, verdict, None, request_id)
+            self._finish(command, owner, attempt, verdict, None)
             self.sleep(wait)
             next_attempt = self._open_next(command, owner, attempt.number + 1)
             if next_attempt is None:
@@ -245,7 +246,7 @@ class Deliverer:
             attempt = next_attempt
 
     def _open_next(self, command: CommandRecord, owner: str, number: int) -> DeliveryAttempt | None:
-        attempt = DeliveryAttempt(number=number, started_at=self.clock())
+        attempt = DeliveryAttempt(number=number, started_at=self.clock(), request_id=str(uuid.uuid4()))
         transition = self.repository.begin_delivery_attempt(command.command_id, owner, attempt)
         if not transition.won:
             logger.warning("Delivery is no longer held by this invocation", extra={"command_id": command.command_id})
@@ -259,9 +260,8 @@ class Deliverer:
         attempt: DeliveryAttempt,
         verdict: Classified,
         final: DeliveryStatus | None,
-        request_id: str,
     ) -> None:
         attempt = attempt.model_copy(update={"outcome": verdict.outcome, "error": verdict.error})
         self.repository.finish_delivery_attempt(
-            command.command_id, owner, attempt, final, self.clock(), error=verdict.error, request_id=request_id
+            command.command_id, owner, attempt, final, self.clock(), error=verdict.error, request_id=attempt.request_id
         )

@@ -1,6 +1,7 @@
 """End to end, as a user runs it: `make run` in a subprocess, driven over real HTTP on loopback."""
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -48,11 +49,12 @@ class Server:
             return error.code, dict(error.headers), json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def make_run(tmp_path_factory, *extra: str):
+    """`make run` with these options, in a subprocess; stopped (Ctrl-C) and checked to leave nothing listening."""
     port, aws_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("make-run") / "make-run.log"
-    args = f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}"
+    args = " ".join((f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}", *extra))
     with log.open("w") as out:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run", f"RUN_ARGS={args}"],
@@ -81,6 +83,12 @@ def server(tmp_path_factory):
                 process.wait(timeout=10)
     assert "Stopped: nothing is left listening." in log.read_text(), log.read_text()[-3000:]
     assert not any(_port_open(p) for p in (port, aws_port))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with make_run(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +210,31 @@ def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server,
             assert (body["data"]["result"], body["status_message"]) == ("REJECTED", "The session is completed"), body
         else:
             assert body["status_message"] == "The session belongs to another party", (request_id, body)
+
+
+# ------------------------------------------------------------------------------ the response_url policy
+
+
+def stop_unknown_session(server, url):
+    """A command that passes the response_url check is answered UNKNOWN_SESSION: never dispatched or delivered."""
+    _, _, body = server.request(
+        "POST", "/ocpi/cpo/2.2.1/commands/STOP_SESSION", {"response_url": url, "session_id": "NO-SUCH-SESSION"}
+    )
+    return body["status_code"], body["data"]["result"], body.get("status_message", "")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.8/cb", "http://169.254.169.254/latest/meta-data", "http://[fd00:ec2::254]/cb"]
+)
+def test_make_run_refuses_private_addresses_other_than_loopback(server, url):
+    code, result, message = stop_unknown_session(server, url)
+    assert (code, result) == (2001, "REJECTED") and "response_url" in message
+
+
+def test_strict_response_urls_gives_the_deployed_policy_locally(tmp_path_factory):
+    with make_run(tmp_path_factory, "--strict-response-urls") as strict:
+        assert "response_url      strict" in strict.log.read_text()
+        for url in ("http://127.0.0.1:3001/cb", "https://127.0.0.1/cb", "https://localhost/cb", "https://10.0.0.8/x"):
+            code, result, message = stop_unknown_session(strict, url)
+            assert (code, result) == (2001, "REJECTED") and "response_url" in message, url
+        assert stop_unknown_session(strict, "https://cb.emsp.invalid/cb")[:2] == (1000, "UNKNOWN_SESSION")

@@ -192,6 +192,8 @@ class RunOptions:
     seed: Path | None = None
     timeouts: str | None = None
     verbose: bool = False
+    # The deployed response_url policy (https, public addresses only) instead of the local one.
+    strict_response_urls: bool = False
 
 
 DEMO_TOKEN_NOTE = "the seed's first party"
@@ -245,6 +247,15 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
     ]
     if receiver_url:
         lines.append(f"  eMSP receiver     {receiver_url}   (CommandResults sent there are shown below)")
+    if options.strict_response_urls:
+        lines.append(
+            "  response_url      strict, as deployed: https and public addresses only "
+            "(the local receiver and the curl below are refused, 2001)"
+        )
+    else:
+        lines.append(
+            "  response_url      local policy: http and loopback allowed (--strict-response-urls: as deployed)"
+        )
     lines += [
         f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
         "",
@@ -267,9 +278,9 @@ def run(
     import logging
     import os
 
-    # The response_url policy is an explicit setting, never derived from the stage name: `make run`
-    # allows http and loopback addresses (the local eMSP receiver); deployed stacks are strict.
-    environment = {"STAGE": "local", "RESPONSE_URL_POLICY": "local"}
+    # The response_url policy is an explicit setting (never derived from the stage name): local here,
+    # strict (what every deployed stack enforces) with --strict-response-urls.
+    environment = {"STAGE": "local", "RESPONSE_URL_POLICY": "strict" if options.strict_response_urls else "local"}
     if not options.verbose:
         # The readable narration replaces the functions' JSON logs and EMF metric lines (--verbose shows them).
         environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")

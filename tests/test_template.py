@@ -61,6 +61,17 @@ def test_every_function_has_a_log_group_with_retention(template):
         assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+def test_the_credentials_cache_ttl_is_a_parameter_of_at_most_ten_seconds_by_default(template):
+    """`party disable` / `party rotate` take effect within this delay (SECURITY.md, "Revocation")."""
+    from ocpi_commands.config import Settings
+
+    parameter = template["Parameters"]["CredentialsCacheTtlSeconds"]
+    assert parameter["Default"] <= 10 and parameter["MaxValue"] <= 60
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CREDENTIALS_CACHE_TTL_SECONDS"] == {"Ref": "CredentialsCacheTtlSeconds"}
+    assert Settings(table_name="t").credentials_cache_ttl_seconds == parameter["Default"]
+
+
 def test_no_deployed_function_can_get_the_local_response_url_policy(template):
     """The local policy (http, loopback) is set only by `make run` and tests, never through the template,
     whatever the stage: a deployed stack always enforces the strict one."""

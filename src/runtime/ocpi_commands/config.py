@@ -65,7 +65,8 @@ class Settings(BaseModel):
         default_factory=lambda: dict(DEFAULT_COMMAND_TIMEOUTS)
     )
     supported_commands: frozenset[CommandType] = frozenset(CommandType)
-    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # How long a credentials look-up is cached: `party disable` / `party rotate` take effect within it.
+    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0, le=60)] = 10.0
     delivery_retry_window_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     delivery_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     delivery_read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0

@@ -47,8 +47,7 @@ def cmd_party_rotate(args: argparse.Namespace, target: Target) -> None:
         party.model_copy(update={"token_sha256": token_sha256(token)}), previous_token_sha256=party.token_sha256
     )
     print(
-        f"New credentials token for {ref.key}, shown once (the previous one stops working within the "
-        f"credentials cache TTL):"
+        f"New credentials token for {ref.key}, shown once (the previous one stops working {target.revocation_delay()}):"
     )
     print(token)
 
@@ -76,7 +75,8 @@ def cmd_party_set_outbound_token(args: argparse.Namespace, target: Target) -> No
 
 def cmd_party_enable(args: argparse.Namespace, target: Target, enabled: bool = True) -> None:
     party = _update_party(args, target, enabled=enabled)
-    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}.")
+    effect = "its calls are accepted again" if enabled else "its calls are refused (401)"
+    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}: {effect} {target.revocation_delay()}.")
 
 
 def cmd_party_list(args: argparse.Namespace, target: Target) -> None:

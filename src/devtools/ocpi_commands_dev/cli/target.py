@@ -16,6 +16,12 @@ LOCAL_BUS = "ocpi-local-commands"
 LOCAL_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-command-lifecycle"
 
 
+def default_credentials_ttl() -> str:
+    from ocpi_commands.config import Settings
+
+    return f"{Settings.model_fields['credentials_cache_ttl_seconds'].default:g}"
+
+
 class CliError(Exception):
     """A problem the operator can fix; printed without a traceback."""
 
@@ -27,6 +33,17 @@ class Target:
     state_machine_arn: str | None
     region: str | None
     endpoint_url: str | None
+    # The stack's CredentialsCacheTtlSeconds, when known: how long a revoked token keeps working.
+    credentials_cache_ttl: str | None = None
+
+    def revocation_delay(self) -> str:
+        """When `party disable` / `party rotate` take effect, as the operator should be told."""
+        if self.credentials_cache_ttl is not None:
+            return f"within {self.credentials_cache_ttl} s (the credentials cache TTL, CredentialsCacheTtlSeconds)"
+        return (
+            f"within the stack's credentials cache TTL (template parameter CredentialsCacheTtlSeconds, "
+            f"{default_credentials_ttl()} s by default)"
+        )
 
     def client(self, service: str) -> Any:
         import boto3
@@ -63,6 +80,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
             LOCAL_STATE_MACHINE,
             "us-east-1",
             args.endpoint_url or f"http://127.0.0.1:{args.aws_port}",
+            default_credentials_ttl(),  # `make run` keeps the template's default
         )
     stack, region = args.stack, args.region
     if args.config_env:
@@ -76,10 +94,11 @@ def resolve_target(args: argparse.Namespace) -> Target:
 
     cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
     try:
-        outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as exc:  # noqa: BLE001 - reported as one line
         raise CliError(f"cannot read stack {stack}: {exc}") from None
-    values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
     if "TableName" not in values:
         raise CliError(f"stack {stack} has no TableName output: is it this product's stack?")
     return Target(
@@ -88,6 +107,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         values.get("StateMachineArn"),
         region,
         args.endpoint_url,
+        parameters.get("CredentialsCacheTtlSeconds"),
     )
 
 

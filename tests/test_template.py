@@ -36,8 +36,13 @@ def test_state_machine_substitutions_are_complete(template):
     assert "http:invoke" not in json.dumps(definition)
 
 
-def test_the_api_routes_every_ocpi_path_to_the_api_function(template):
-    assert tpl.api_routes(template) == [("ANY", "/ocpi/{proxy+}", "ApiFunction")]
+def test_the_api_routes_every_path_to_the_api_function(template):
+    """Paths outside /ocpi/ too: the function answers them with an OCPI 404 envelope, as locally."""
+    assert sorted(tpl.api_routes(template)) == [
+        ("ANY", "/", "ApiFunction"),
+        ("ANY", "/ocpi/{proxy+}", "ApiFunction"),
+        ("ANY", "/{proxy+}", "ApiFunction"),
+    ]
 
 
 def test_table_definition_is_the_one_tests_use(template):

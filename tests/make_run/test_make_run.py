@@ -151,6 +151,13 @@ def test_bad_token_is_401(server, emsp):
     assert body["timestamp"].endswith("Z")
 
 
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/api/v1/ocpi"])
+def test_paths_outside_ocpi_answer_an_ocpi_404_envelope_as_on_aws(server, path):
+    status, headers, body = server.request("GET", path, token=None, headers={"X-Request-ID": "r-out"})
+    assert (status, body["status_code"]) == (404, 2000) and body["timestamp"].endswith("Z")
+    assert headers["X-Request-ID"] == "r-out" and headers["X-Correlation-ID"]
+
+
 def test_operator_cli_reads_the_running_stack(server):
     result = subprocess.run(
         [

@@ -129,6 +129,11 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Route], ...] = (
 )
 
 
+def is_ocpi_path(path: str) -> bool:
+    """Paths under /ocpi/ (everything else is answered 404 before the credentials are looked at)."""
+    return path == "/ocpi" or path.startswith("/ocpi/")
+
+
 def is_functional_module(path: str) -> bool:
     """Paths of functional modules (routing headers apply; CREDENTIALS_TOKEN_A does not)."""
     return path.startswith(COMMANDS_PATH)

@@ -5,6 +5,9 @@ answer in the OCPI envelope. Every failure becomes an envelope through one mappi
 (``api.transport.error_response``); no stack trace reaches a client.
 
 Answers, in order of precedence (README, "Answers"):
+  X-Request-ID / X-Correlation-ID
+  too long or not printable ASCII  400, 2001
+  path outside /ocpi/              404, 2000
   body above the size limit        413, 2001
   bad or missing credentials       401, 2000
   unknown path                     404, 2000
@@ -22,7 +25,7 @@ from ocpi_commands import composition
 from ocpi_commands.api import routes, transport
 from ocpi_commands.api.http import HttpRequest, HttpResponse
 from ocpi_commands.domain.auth import Caller, authenticate, identify_caller
-from ocpi_commands.domain.errors import BodyTooLarge, OcpiError, TemporarilyUnavailable
+from ocpi_commands.domain.errors import BodyTooLarge, NotFound, OcpiError, TemporarilyUnavailable
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.observability import bind, logger, metric, start_invocation
 from ocpi_commands.tracing import is_dependency_error
@@ -74,6 +77,9 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("Request without X-Request-ID: one was generated", extra={"generated": meta.request_id})
     caller: Caller | None = None
     try:
+        transport.check_request_ids(request.headers)
+        if not routes.is_ocpi_path(request.path):
+            raise NotFound(f"No OCPI endpoint at {request.path[:128]}")
         caller = _authenticate(request)
         found, params = routes.route(request)
         response = found(routes.Call(request, caller, meta, params))

@@ -22,6 +22,7 @@ class Routes:
 
     def __init__(self, template: dict[str, Any] | None = None):
         template = template or tpl.load_template()
+        self.template = template
         routes = [(m, p, f, _route_regex(p)) for m, p, f in tpl.api_routes(template)]
         # As API Gateway: the most specific resource wins (/ocpi/{proxy+} before /{proxy+}).
         self.routes = sorted(routes, key=lambda r: len(r[1].split("{", 1)[0]), reverse=True)

@@ -51,6 +51,7 @@ def main() -> int:
     environment = {
         "COMMAND_TIMEOUTS": uniform_timeouts(args.timeout),
         "DELIVERY_RETRY_WINDOW_SECONDS": "10",
+        "RESPONSE_URL_POLICY": "local",  # the eMSP is the local receiver on 127.0.0.1
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }

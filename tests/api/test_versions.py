@@ -12,7 +12,7 @@ import pytest
 
 from helpers import DEMO_TOKEN, NEO_TOKEN, OLD_TOKEN, commands_path, ocpi_token, token_211
 
-URL = "http://127.0.0.1:9/cb"
+URL = "https://emsp.example.com/cb"
 PARTIES = {
     "2.1.1": {"token": OLD_TOKEN, "raw_token": True, "party": ("NL", "OLD")},
     "2.2.1": {"token": DEMO_TOKEN, "raw_token": False, "party": ("DE", "TNM")},

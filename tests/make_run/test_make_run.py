@@ -1,6 +1,7 @@
 """End to end, as a user runs it: `make run` in a subprocess, driven over real HTTP on loopback."""
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ class Server:
         self.ports = (port, aws_port)
         self.log = log
 
-    def request(self, method: str, path: str, body=None, token="demo-emsp-token-c", headers=None):
+    def request(self, method: str, path: str, body=None, token="demo-emsp-token-c", headers=None, timeout=10):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -42,17 +43,18 @@ class Server:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
                 return response.status, dict(response.headers), json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def make_run(tmp_path_factory, *extra: str):
+    """`make run` with these options, in a subprocess; stopped (Ctrl-C) and checked to leave nothing listening."""
     port, aws_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("make-run") / "make-run.log"
-    args = f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}"
+    args = " ".join((f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}", *extra))
     with log.open("w") as out:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run", f"RUN_ARGS={args}"],
@@ -81,6 +83,12 @@ def server(tmp_path_factory):
                 process.wait(timeout=10)
     assert "Stopped: nothing is left listening." in log.read_text(), log.read_text()[-3000:]
     assert not any(_port_open(p) for p in (port, aws_port))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with make_run(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +151,13 @@ def test_bad_token_is_401(server, emsp):
     assert body["timestamp"].endswith("Z")
 
 
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/api/v1/ocpi"])
+def test_paths_outside_ocpi_answer_an_ocpi_404_envelope_as_on_aws(server, path):
+    status, headers, body = server.request("GET", path, token=None, headers={"X-Request-ID": "r-out"})
+    assert (status, body["status_code"]) == (404, 2000) and body["timestamp"].endswith("Z")
+    assert headers["X-Request-ID"] == "r-out" and headers["X-Correlation-ID"]
+
+
 def test_operator_cli_reads_the_running_stack(server):
     result = subprocess.run(
         [
@@ -185,8 +200,14 @@ def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server,
         else:
             url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/STOP_SESSION/mix-{number}"
             path, body = "STOP_SESSION", {"response_url": url, "session_id": "SES-TNM-DONE"}
+        # A long client timeout: the answers are what this checks, not how fast a loaded machine gives them.
         status, headers, answer = server.request(
-            "POST", f"/ocpi/cpo/2.2.1/commands/{path}", body, token=token, headers={"X-Request-ID": request_id}
+            "POST",
+            f"/ocpi/cpo/2.2.1/commands/{path}",
+            body,
+            token=token,
+            headers={"X-Request-ID": request_id},
+            timeout=60,
         )
         return party, accepted, request_id, status, headers, answer
 
@@ -202,3 +223,31 @@ def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server,
             assert (body["data"]["result"], body["status_message"]) == ("REJECTED", "The session is completed"), body
         else:
             assert body["status_message"] == "The session belongs to another party", (request_id, body)
+
+
+# ------------------------------------------------------------------------------ the response_url policy
+
+
+def stop_unknown_session(server, url):
+    """A command that passes the response_url check is answered UNKNOWN_SESSION: never dispatched or delivered."""
+    _, _, body = server.request(
+        "POST", "/ocpi/cpo/2.2.1/commands/STOP_SESSION", {"response_url": url, "session_id": "NO-SUCH-SESSION"}
+    )
+    return body["status_code"], body["data"]["result"], body.get("status_message", "")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.8/cb", "http://169.254.169.254/latest/meta-data", "http://[fd00:ec2::254]/cb"]
+)
+def test_make_run_refuses_private_addresses_other_than_loopback(server, url):
+    code, result, message = stop_unknown_session(server, url)
+    assert (code, result) == (2001, "REJECTED") and "response_url" in message
+
+
+def test_strict_response_urls_gives_the_deployed_policy_locally(tmp_path_factory):
+    with make_run(tmp_path_factory, "--strict-response-urls") as strict:
+        assert "response_url      strict" in strict.log.read_text()
+        for url in ("http://127.0.0.1:3001/cb", "https://127.0.0.1/cb", "https://localhost/cb", "https://10.0.0.8/x"):
+            code, result, message = stop_unknown_session(strict, url)
+            assert (code, result) == (2001, "REJECTED") and "response_url" in message, url
+        assert stop_unknown_session(strict, "https://cb.emsp.invalid/cb")[:2] == (1000, "UNKNOWN_SESSION")

@@ -24,6 +24,7 @@ from ocpi_commands.domain.lifecycle import Lifecycle
 from ocpi_commands.domain.model import CredentialsRole, Party, PartyRef
 from ocpi_commands.domain.ports import PartyStore
 from ocpi_commands.domain.receiving import CommandService
+from ocpi_commands.domain.url_policy import POLICIES
 from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
 
@@ -91,8 +92,7 @@ class _Graph:
         return HttpOcpiClient(
             current.delivery_connect_timeout_seconds,
             current.delivery_read_timeout_seconds,
-            allow_insecure=current.insecure_response_urls_allowed,
-            allow_private=current.private_response_urls_allowed,
+            POLICIES[current.response_url_policy],
         )
 
     @cached_property

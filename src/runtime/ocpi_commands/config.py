@@ -7,7 +7,7 @@ Nothing here runs at import time. Handlers call :func:`get_settings`; tests call
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,8 +23,6 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
     CommandType.CANCEL_RESERVATION: 45,
     CommandType.UNLOCK_CONNECTOR: 45,
 }
-
-LOCAL_STAGES = frozenset({"local", "test"})
 
 # The interface a CPO platform offers for each module (terminology, "typical modules per role").
 _CPO_ROLE_OF = {
@@ -81,13 +79,15 @@ class Settings(BaseModel):
         default_factory=lambda: dict(DEFAULT_COMMAND_TIMEOUTS)
     )
     supported_commands: frozenset[CommandType] = frozenset(CommandType)
-    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # How long a credentials look-up is cached: `party disable` / `party rotate` take effect within it.
+    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0, le=60)] = 10.0
     delivery_retry_window_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     delivery_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     delivery_read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
-    allow_insecure_response_urls: bool | None = None
-    allow_private_response_urls: bool | None = None
+    # "strict": https and public addresses only (every deployed stack; the template cannot change it).
+    # "local": also http and loopback addresses, for `make run` and the tests that call a local receiver.
+    response_url_policy: Literal["strict", "local"] = "strict"
     # The OCPI versions this platform offers (Versions module), e.g. ``2.1.1,2.2.1,2.3.0``.
     ocpi_versions: tuple[Annotated[str, Field(pattern=r"^(2\.1\.1|2\.2\.1|2\.3\.0)$")], ...] = (
         "2.1.1",
@@ -136,20 +136,6 @@ class Settings(BaseModel):
             country_code, _, party_id = entry.upper().partition("*")
             found.append(PartyRef(country_code=country_code, party_id=party_id))
         return tuple(found)
-
-    @property
-    def is_local(self) -> bool:
-        return self.stage in LOCAL_STAGES
-
-    @property
-    def insecure_response_urls_allowed(self) -> bool:
-        """``http://`` response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_insecure_response_urls is None else self.allow_insecure_response_urls
-
-    @property
-    def private_response_urls_allowed(self) -> bool:
-        """Loopback/private response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_private_response_urls is None else self.allow_private_response_urls
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]

@@ -44,15 +44,10 @@ def _credentials_service(target: Target, partner_role: str = "EMSP") -> Any:
     from ocpi_commands.adapters.ocpi_client import HttpOcpiClient
     from ocpi_commands.composition import required_endpoints
     from ocpi_commands.domain.credentials import CredentialsService
+    from ocpi_commands.domain.url_policy import POLICIES
     from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
-    settings = target.settings()
-    client = HttpOcpiClient(
-        5.0,
-        20.0,
-        allow_insecure=settings.insecure_response_urls_allowed,
-        allow_private=settings.private_response_urls_allowed,
-    )
+    client = HttpOcpiClient(5.0, 20.0, POLICIES[target.settings().response_url_policy])
     # 2.1.1 Credentials carry no role: the operator says what the partner is.
     return CredentialsService(target.repository(), client, OcpiCredentialsWire(partner_role), required_endpoints)
 
@@ -182,8 +177,7 @@ def cmd_party_rotate(args: argparse.Namespace, target: Target) -> None:
         party.model_copy(update={"token_sha256": token_sha256(token)}), previous_token_sha256=party.token_sha256
     )
     print(
-        f"New credentials token for {ref.key}, shown once (the previous one stops working within the "
-        f"credentials cache TTL):"
+        f"New credentials token for {ref.key}, shown once (the previous one stops working {target.revocation_delay()}):"
     )
     print(token)
 
@@ -211,7 +205,8 @@ def cmd_party_set_outbound_token(args: argparse.Namespace, target: Target) -> No
 
 def cmd_party_enable(args: argparse.Namespace, target: Target, enabled: bool = True) -> None:
     party = _update_party(args, target, enabled=enabled)
-    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}.")
+    effect = "its calls are accepted again" if enabled else "its calls are refused (401)"
+    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}: {effect} {target.revocation_delay()}.")
 
 
 def cmd_party_list(args: argparse.Namespace, target: Target) -> None:

@@ -22,9 +22,11 @@ class Routes:
 
     def __init__(self, template: dict[str, Any] | None = None):
         template = template or tpl.load_template()
+        self.template = template
         routes = [(m, p, f, _route_regex(p)) for m, p, f in tpl.api_routes(template)]
-        # As API Gateway: a path without a greedy {proxy+} is more specific, and matched first.
-        self.routes = sorted(routes, key=lambda r: ("+}" in r[1], -r[1].count("/")))
+        # As API Gateway: the most specific resource wins: a path without a greedy {proxy+} first
+        # (/ocpi/{version}/credentials), then the longest literal prefix (/ocpi/{proxy+} before /{proxy+}).
+        self.routes = sorted(routes, key=lambda r: ("+}" in r[1], -len(r[1].split("{", 1)[0])))
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         """``(function logical id, resource path, path parameters)`` or ``None``."""

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from ocpi_commands_dev.emulation import gateway
 from ocpi_commands_dev.emulation.apigw import Routes, build_event
 from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
 from ocpi_commands_dev.emulation.stack import LocalAws
@@ -40,22 +41,22 @@ class ApiServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def _gateway(self, response_type: str) -> None:
+                """What API Gateway answers itself: the template's gateway response for this type."""
+                rendered = gateway.render(server.routes.template, response_type, dict(self.headers.items()))
+                self._send(rendered.status, rendered.headers, rendered.body.encode())
+
             def _handle(self) -> None:
                 path, _, query = self.path.partition("?")
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > API_GATEWAY_MAX_BODY:
-                    self._send(
-                        413, {"Content-Type": "application/json"}, json.dumps({"message": "Request Too Long"}).encode()
-                    )
+                    self.close_connection = True  # the body is not read
+                    self._gateway("REQUEST_TOO_LARGE")
                     return
                 body = self.rfile.read(length) if length else None
                 match = server.routes.match(self.command, path)
-                if match is None:  # what API Gateway answers for a route it does not have
-                    self._send(
-                        403,
-                        {"Content-Type": "application/json"},
-                        json.dumps({"message": "Missing Authentication Token"}).encode(),
-                    )
+                if match is None:  # a route API Gateway does not have
+                    self._gateway("MISSING_AUTHENTICATION_TOKEN")
                     return
                 function, resource, params = match
                 headers = {k: v for k, v in self.headers.items()}
@@ -73,12 +74,8 @@ class ApiServer:
                 )
                 try:
                     response = invoke(function, event)
-                except Exception:  # what API Gateway answers when the integration fails
-                    self._send(
-                        502,
-                        {"Content-Type": "application/json"},
-                        json.dumps({"message": "Internal server error"}).encode(),
-                    )
+                except Exception:  # the integration failed (the function raised or could not run)
+                    self._gateway("INTEGRATION_FAILURE")
                     return
                 out_headers = dict(response.get("headers") or {})
                 for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -192,6 +189,8 @@ class RunOptions:
     seed: Path | None = None
     timeouts: str | None = None
     verbose: bool = False
+    # The deployed response_url policy (https, public addresses only) instead of the local one.
+    strict_response_urls: bool = False
 
 
 DEMO_TOKEN_NOTE = "the seed's first party"
@@ -245,6 +244,15 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
     ]
     if receiver_url:
         lines.append(f"  eMSP receiver     {receiver_url}   (CommandResults sent there are shown below)")
+    if options.strict_response_urls:
+        lines.append(
+            "  response_url      strict, as deployed: https and public addresses only "
+            "(the local receiver and the curl below are refused, 2001)"
+        )
+    else:
+        lines.append(
+            "  response_url      local policy: http and loopback allowed (--strict-response-urls: as deployed)"
+        )
     lines += [
         f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
         "",
@@ -267,7 +275,9 @@ def run(
     import logging
     import os
 
-    environment = {"STAGE": "local"}
+    # The response_url policy is an explicit setting (never derived from the stage name): local here,
+    # strict (what every deployed stack enforces) with --strict-response-urls.
+    environment = {"STAGE": "local", "RESPONSE_URL_POLICY": "strict" if options.strict_response_urls else "local"}
     if not options.verbose:
         # The readable narration replaces the functions' JSON logs and EMF metric lines (--verbose shows them).
         environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpi_commands import composition
-from ocpi_commands.api import transport
+from ocpi_commands.api import routes, transport
 from ocpi_commands.api.http import HttpRequest, HttpResponse
 from ocpi_commands.api.routes import Call, Route
 from ocpi_commands.domain.auth import Caller, authenticate, identify_caller
-from ocpi_commands.domain.errors import BodyTooLarge, OcpiError, TemporarilyUnavailable
+from ocpi_commands.domain.errors import BodyTooLarge, NotFound, OcpiError, TemporarilyUnavailable
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.observability import bind, logger, metric, start_invocation
 from ocpi_commands.ocpi import dialects
@@ -75,6 +75,9 @@ def serve(
     dialect = dialects.for_version(version) if version else None
     functional = functional_version(request.path) is not None
     try:
+        transport.check_request_ids(request.headers)
+        if not routes.is_ocpi_path(request.path):
+            raise NotFound(f"No OCPI endpoint at {request.path[:128]}")
         caller = _authenticate(request, functional)
         if functional:
             meta = meta._replace(recipient=transport.recipient(request.headers, composition.settings().our_parties))

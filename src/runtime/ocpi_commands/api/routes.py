@@ -170,6 +170,11 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Route], ...] = (
 )
 
 
+def is_ocpi_path(path: str) -> bool:
+    """Paths under /ocpi/ (everything else is answered 404 before the credentials are looked at)."""
+    return path == "/ocpi" or path.startswith("/ocpi/")
+
+
 def functional_version(path: str) -> str | None:
     """The OCPI version of a functional-module path (commands: routing headers apply, TOKEN_A does not)."""
     match = re.match(rf"^/ocpi/cpo/{_VERSION}/commands(/|$)", path)

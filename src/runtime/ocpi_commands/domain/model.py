@@ -255,6 +255,7 @@ class DeliveryAttempt(DomainModel):
     http_status: int | None = None
     ocpi_status_code: int | None = None
     error: str | None = None
+    request_id: str | None = None  # this attempt's own X-Request-ID
 
 
 class CommandRecord(DomainModel):

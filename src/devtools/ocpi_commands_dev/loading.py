@@ -21,8 +21,9 @@ from ocpi_commands.domain.model import (
     PartyRole,
     Reservation,
     SessionRecord,
+    UpdateSource,
 )
-from ocpi_commands.ocpi.types import URL, DateTime
+from ocpi_commands.ocpi.types import URL, DateTime, utc_now
 from ocpi_commands.ocpi.v2_2_1.commands import CommandType
 from ocpi_commands.ocpi.v2_2_1.locations import Location
 from ocpi_commands.ocpi.v2_2_1.sessions import Session
@@ -167,6 +168,15 @@ def as_list(data: Any, key: str) -> list[Any]:
     return data
 
 
+def stamped(record: Any, source: UpdateSource) -> Any:
+    """A Location (and its EVSEs) or a Session as received now from ``source`` (what `locations show` prints)."""
+    now = utc_now()
+    update: dict[str, Any] = {"updated_at": now, "update_source": source}
+    if isinstance(record, NetworkLocation):
+        update["evses"] = tuple(e.model_copy(update={"updated_at": now, "update_source": source}) for e in record.evses)
+    return record.model_copy(update=update)
+
+
 def load_seed(repository: DynamoRepository, seed: dict[str, Any]) -> dict[str, int]:
     """Load a seed document (see ``seed/sample.json``); validates everything before writing anything."""
     if not isinstance(seed, dict):
@@ -180,9 +190,9 @@ def load_seed(repository: DynamoRepository, seed: dict[str, Any]) -> dict[str, i
         existing = repository.get_party(party.ref)
         repository.put_party(party, previous_token_sha256=existing.token_sha256 if existing else None)
     for location in locations:
-        repository.put_location(location)
+        repository.put_location(stamped(location, UpdateSource.SEED))
     for session in sessions:
-        repository.put_session(session)
+        repository.put_session(stamped(session, UpdateSource.SEED))
     for reservation in reservations:
         repository.put_reservation(reservation)
     for spec in behaviours:

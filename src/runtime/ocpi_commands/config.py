@@ -105,6 +105,24 @@ class Settings(BaseModel):
     # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
     delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
 
+    # ---- Live data: Locations, EVSE status and Sessions from the CPO platform (docs/events.md, "Live data").
+    # A decision on an EVSE whose status this module last received longer ago than this is logged as made
+    # on stale data; with ``reject_stale_evse_status`` it is answered REJECTED ("status unknown") instead.
+    evse_status_max_age_minutes: Annotated[int, Field(ge=1, le=10080)] = 60
+    reject_stale_evse_status: bool = False
+    # The CPO platform's own OCPI Sender interface (Locations, and Sessions if it offers them), pulled on a
+    # schedule with the token kept in Secrets Manager.
+    platform_locations_url: str | None = None
+    platform_sessions_url: str | None = None
+    platform_token_secret_arn: str | None = None
+    platform_ocpi_version: Literal["2.2.1", "2.3.0"] = "2.2.1"
+    feed_pull_page_limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Each incremental pull asks from this long before the stored high-water mark (objects committed late).
+    feed_pull_overlap_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
+    feed_pull_max_pages: Annotated[int, Field(ge=1, le=100000)] = 2000
+    # Sessions require date_from: the first pull asks for the sessions changed in the last hours.
+    sessions_pull_lookback_hours: Annotated[int, Field(ge=1, le=720)] = 24
+
     _parse_timeouts = field_validator("command_timeouts", mode="before")(_parse_mapping)
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
     _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)

@@ -8,7 +8,8 @@ from ocpi_commands_dev.cli.target import Target
 
 
 def cmd_load(args: argparse.Namespace, target: Target) -> None:
-    from ocpi_commands_dev.loading import as_list, load_seed, parse_locations, parse_sessions, read_json
+    from ocpi_commands.domain.model import UpdateSource
+    from ocpi_commands_dev.loading import as_list, load_seed, parse_locations, parse_sessions, read_json, stamped
 
     data = read_json(Path(args.file))
     repo = target.repository()
@@ -19,12 +20,12 @@ def cmd_load(args: argparse.Namespace, target: Target) -> None:
     if args.kind == "locations":
         locations = parse_locations(as_list(data, "locations"))
         for location in locations:
-            repo.put_location(location)
+            repo.put_location(stamped(location, UpdateSource.CLI))
         count = len(locations)
     else:
         sessions = parse_sessions(as_list(data, "sessions"))
         for session in sessions:
-            repo.put_session(session)
+            repo.put_session(stamped(session, UpdateSource.CLI))
         count = len(sessions)
     print(f"Loaded {count} {args.kind} from {args.file}")
 

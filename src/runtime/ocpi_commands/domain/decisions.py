@@ -8,7 +8,7 @@ are never public: for them the permission comes before any look-up.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -31,10 +31,19 @@ from ocpi_commands.domain.model import (
 )
 from ocpi_commands.domain.url_policy import ResponseUrlRefused, UrlPolicy, check_response_url
 from ocpi_commands.ocpi.envelope import StatusCode
+from ocpi_commands.ocpi.types import format_datetime
 from ocpi_commands.ocpi.vocabulary import Capability, CommandResponseType, CommandType, EvseStatus, SessionStatus
 
 _INOPERATIVE = frozenset({EvseStatus.INOPERATIVE, EvseStatus.OUTOFORDER})
 _NOT_APPLICABLE = "#NA"
+
+
+class StaleStatus(NamedTuple):
+    """The EVSE status a decision used, received longer ago than the Context's ``status_max_age``."""
+
+    evse_uid: str
+    status: EvseStatus
+    updated_at: datetime | None  # when this module last received it (None: never recorded)
 
 
 class Decision(NamedTuple):
@@ -43,6 +52,8 @@ class Decision(NamedTuple):
     message: str | None = None
     # Resolved targets for an ACCEPTED command (what the charge point backend will need).
     targets: Mapping[str, object] = MappingProxyType({})
+    # Set when the decision rested on a stale EVSE status (logged and counted by the caller).
+    stale: StaleStatus | None = None
 
     @property
     def accepted(self) -> bool:
@@ -81,6 +92,10 @@ class Context(NamedTuple):
     url_policy: UrlPolicy
     # OCPI 2.1.1: location_id / evse_uid are case-sensitive strings, not CiString.
     exact_ids: bool = False
+    # Live data: an EVSE status received longer ago than this is stale (None: never), and with
+    # ``reject_stale_status`` a command that depends on it is REJECTED ("status unknown").
+    status_max_age: timedelta | None = None
+    reject_stale_status: bool = False
 
 
 def _permitted(command_type: CommandType, ctx: Context) -> Decision | None:
@@ -121,6 +136,25 @@ def _operable(evse: Evse) -> Decision | None:
     return None
 
 
+def _stale(evse: Evse, ctx: Context) -> StaleStatus | None:
+    if ctx.status_max_age is None:
+        return None
+    if evse.updated_at is not None and ctx.now - evse.updated_at <= ctx.status_max_age:
+        return None
+    return StaleStatus(evse.uid, evse.status, evse.updated_at)
+
+
+def _on_status(evse: Evse, ctx: Context) -> tuple[Decision | None, StaleStatus | None]:
+    """The EVSE status rules: OUTOFORDER / INOPERATIVE are refused, and a stale status is flagged (or,
+    with ``reject_stale_status``, refused as unknown)."""
+    stale = _stale(evse, ctx)
+    if stale is not None and ctx.reject_stale_status:
+        when = f"last received {format_datetime(stale.updated_at)}" if stale.updated_at else "never received"
+        return _rejected(f"EVSE {evse.uid} status unknown ({when})")._replace(stale=stale), stale
+    inoperable = _operable(evse)
+    return (inoperable._replace(stale=stale) if inoperable else None), stale
+
+
 def decide_start_session(request: StartSession, ctx: Context, location: NetworkLocation | None) -> Decision:
     problem, evse = _locate(location, request.location_id, request.evse_uid, request.connector_id, ctx)
     if problem:
@@ -135,15 +169,18 @@ def decide_start_session(request: StartSession, ctx: Context, location: NetworkL
             return _not_supported(f"EVSE {evse.uid} cannot be started remotely")
         if _has(evse, Capability.START_SESSION_CONNECTOR_REQUIRED) and request.connector_id is None:
             return _rejected(f"connector_id is required for EVSE {evse.uid}", StatusCode.INVALID_PARAMETERS)
-        if inoperable := _operable(evse):
-            return inoperable
+        refused, stale = _on_status(evse, ctx)
+        if refused:
+            return refused
     else:
         capable = [e for e in location.active_evses if _has(e, Capability.REMOTE_START_STOP_CAPABLE)]
         if not capable:
             return _not_supported("No EVSE at this location can be started remotely")
         if all(_has(e, Capability.START_SESSION_CONNECTOR_REQUIRED) for e in capable):
             return _rejected("evse_uid and connector_id are required at this location", StatusCode.INVALID_PARAMETERS)
-    return _accepted(location_id=location.location_id, evse_uid=request.evse_uid, connector_id=request.connector_id)
+        stale = None
+    accepted = _accepted(location_id=location.location_id, evse_uid=request.evse_uid, connector_id=request.connector_id)
+    return accepted._replace(stale=stale)
 
 
 def decide_stop_session(
@@ -186,21 +223,25 @@ def decide_reserve_now(
     if evse is not None:
         if not _has(evse, Capability.RESERVABLE):
             return _not_supported(f"EVSE {evse.uid} cannot be reserved")
-        if inoperable := _operable(evse):
-            return inoperable
+        refused, stale = _on_status(evse, ctx)
+        if refused:
+            return refused
     elif not any(_has(e, Capability.RESERVABLE) for e in location.active_evses):
         return _not_supported("No EVSE at this location can be reserved")
+    else:
+        stale = None
     replaces = None
     if existing is not None and existing.is_active(ctx.now):
         if existing.location_id.upper() != location.location_id.upper():
             return _rejected("reservation_id is already used for a reservation at another location")
         replaces = existing.cp_reservation_id
-    return _accepted(
+    accepted = _accepted(
         location_id=location.location_id,
         evse_uid=request.evse_uid,
         reservation_id=request.reservation_id,
         cp_reservation_id=replaces,
     )
+    return accepted._replace(stale=stale)
 
 
 def decide_cancel_reservation(request: CancelReservation, ctx: Context, existing: Reservation | None) -> Decision:

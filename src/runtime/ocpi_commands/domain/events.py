@@ -5,21 +5,35 @@ Published by this module on the stack's bus:
 Consumed from the bus (published by the CSMS, the operator CLI or the simulator):
   * "Command Result Reported": the charge point's outcome of a dispatched command (:class:`ResultReport`);
   * "Reservation Canceled": a CPO-side cancellation (:class:`ReservationCanceledReport`);
-  * "Session Updated": a session and the eMSP that owns it (:class:`SessionReport`).
+  * "Session Updated": a session and the eMSP that owns it (:class:`SessionReport`);
+  * "Location Updated": a whole OCPI Location from the CPO platform (:class:`LocationReport`);
+  * "EVSE Status Changed": one EVSE's new status from the CPO platform (:class:`EvseStatusReport`).
 """
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocpi_commands.domain.model import CommandRecord
-from ocpi_commands.ocpi.types import DisplayText, format_datetime
-from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, SessionStatus
+from ocpi_commands.domain.model import CommandRecord, Connector, Evse, NetworkLocation
+from ocpi_commands.ocpi.types import (
+    CiString2,
+    CiString3,
+    CiString36,
+    CiString48,
+    DateTime,
+    DisplayText,
+    OpenEnum,
+    ci_key,
+    format_datetime,
+)
+from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, EvseStatus, SessionStatus
 
 COMMAND_DISPATCHED = "Command Dispatched"
 RESULT_REPORTED = "Command Result Reported"
 RESERVATION_CANCELED = "Reservation Canceled"
 SESSION_UPDATED = "Session Updated"
+LOCATION_UPDATED = "Location Updated"
+EVSE_STATUS_CHANGED = "EVSE Status Changed"
 
 # The token fields a charge point backend may need (OCPP idTag, parent id, language); never validity data.
 _DISPATCHED_TOKEN_FIELDS = (
@@ -82,6 +96,73 @@ class SessionReport(_Event):
     status: SessionStatus
     authorization_reference: str | None = Field(default=None, max_length=36)
     command_id: str | None = None
+    # When the session last changed on the platform: an older report never overwrites a newer one.
+    # Absent: the time the event is received.
+    last_updated: DateTime | None = None
+
+
+# ---------------------------------------------------------------------------------------------- live data
+# "Location Updated" and "EVSE Status Changed": the CPO platform keeps Locations and EVSE status current.
+# The fields the command rules need, read alike from an OCPI 2.2.1 or 2.3.0 Location (they agree on them;
+# Capability is an OpenEnum in 2.3.0, so any capability is kept as a string). Every other field is ignored.
+
+
+class ConnectorReport(_Event):
+    id: CiString36
+
+
+class EvseReport(_Event):
+    uid: CiString36
+    evse_id: CiString48 | None = None
+    status: EvseStatus
+    capabilities: list[OpenEnum] = []
+    connectors: list[ConnectorReport] = []
+    last_updated: DateTime
+
+    def to_domain(self) -> Evse:
+        return Evse(
+            uid=self.uid,
+            evse_id=self.evse_id,
+            status=self.status,
+            capabilities=tuple(self.capabilities),
+            connectors=tuple(Connector(id=c.id) for c in self.connectors),
+            last_updated=self.last_updated,
+        )
+
+
+class LocationReport(_Event):
+    """Detail of "Location Updated": a whole OCPI Location (2.2.1 or 2.3.0), as its Locations module serves
+    it. A deleted EVSE is one with status ``REMOVED`` (OCPI deletes nothing)."""
+
+    country_code: CiString2 | None = None
+    party_id: CiString3 | None = None
+    id: CiString36
+    evses: list[EvseReport] = []
+    last_updated: DateTime
+
+    @model_validator(mode="after")
+    def _unique_evses(self) -> "LocationReport":
+        seen: set[str] = set()
+        for evse in self.evses:
+            if ci_key(evse.uid) in seen:
+                raise ValueError(f"EVSE uid {evse.uid} appears more than once")
+            seen.add(ci_key(evse.uid))
+        return self
+
+    def to_domain(self) -> NetworkLocation:
+        return NetworkLocation(
+            location_id=self.id, evses=tuple(e.to_domain() for e in self.evses), last_updated=self.last_updated
+        )
+
+
+class EvseStatusReport(_Event):
+    """Detail of "EVSE Status Changed": one EVSE's status (and, when they changed, its capabilities)."""
+
+    location_id: CiString36
+    evse_uid: CiString36
+    status: EvseStatus
+    capabilities: list[OpenEnum] | None = None
+    last_updated: DateTime
 
 
 def dispatch_detail(command: CommandRecord) -> dict[str, Any]:

@@ -139,6 +139,15 @@ class Party(DomainModel):
         return None
 
 
+class UpdateSource(str, Enum):
+    """Where the state of a Location, an EVSE or a Session last came from (``ocpi-commands locations show``)."""
+
+    PUSH = "push"  # an event on the stack's bus (Location Updated, EVSE Status Changed, Session Updated)
+    PULL = "pull"  # the scheduled pull of the CPO platform's own Sender interface
+    CLI = "cli"  # ocpi-commands load
+    SEED = "seed"  # a seed file (make run)
+
+
 class Connector(DomainModel):
     id: str
 
@@ -152,6 +161,11 @@ class Evse(DomainModel):
     # Capability is an OpenEnum in 2.3.0: unknown values are kept as plain strings.
     capabilities: tuple[str, ...] = ()
     connectors: tuple[Connector, ...] = ()
+    # Freshness: the platform's last_updated (when the EVSE last changed), and when and from where this
+    # module last received its state (a repeated, unchanged state counts: it confirms the status).
+    last_updated: datetime | None = None
+    updated_at: datetime | None = None
+    update_source: UpdateSource | None = None
 
 
 class NetworkLocation(DomainModel):
@@ -159,6 +173,10 @@ class NetworkLocation(DomainModel):
 
     location_id: str
     evses: tuple[Evse, ...] = ()
+    # Freshness of the Location's own fields and of its list of EVSEs (each EVSE has its own).
+    last_updated: datetime | None = None
+    updated_at: datetime | None = None
+    update_source: UpdateSource | None = None
 
     def evse(self, uid: str) -> Evse | None:
         wanted = ci_key(uid)
@@ -192,6 +210,9 @@ class SessionRecord(DomainModel):
     command_id: str | None = None
     last_updated: datetime | None = None
     partner: PartyRef | None = None  # the credentials that started it, when not the owner's (a hub)
+    # When and from where this module last received it (push event, pull, CLI load, seed).
+    updated_at: datetime | None = None
+    update_source: UpdateSource | None = None
 
 
 class ReservationStatus(str, Enum):

@@ -6,8 +6,10 @@ the implementations in; tests pass in-memory fakes. The domain imports no SDK.
 
 from collections.abc import Mapping
 from datetime import datetime
+from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
+from ocpi_commands.domain.events import EvseStatusReport
 from ocpi_commands.domain.model import (
     CommandRecord,
     CredentialsStatus,
@@ -19,6 +21,7 @@ from ocpi_commands.domain.model import (
     Reservation,
     ResultSource,
     SessionRecord,
+    UpdateSource,
 )
 from ocpi_commands.domain.url_policy import ParsedUrl
 from ocpi_commands.ocpi.vocabulary import CommandResultType
@@ -58,7 +61,7 @@ class NetworkStore(Protocol):
 
     def get_session(self, session_id: str) -> SessionRecord | None: ...
 
-    def put_session(self, session: SessionRecord) -> None: ...
+    def put_session(self, session: SessionRecord, only_if_newer: bool = False) -> bool: ...
 
     def get_reservation(self, owner: PartyRef, reservation_id: str) -> Reservation | None: ...
 
@@ -173,4 +176,75 @@ class ResultWire(Protocol):
 class AddressResolver(Protocol):
     def __call__(self, host: str, port: int) -> list[str]:
         """Every address ``host`` resolves to (raises OSError when it does not resolve)."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------- live data
+
+
+class FeedOutcome(str, Enum):
+    """What an update from the CPO platform did (the ``Outcome`` dimension of the ``FeedUpdates`` metric)."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # the same state, confirmed recently: nothing written
+    OLDER = "older"  # what is stored is newer: nothing written
+    UNKNOWN = "unknown"  # an EVSE status for a Location or EVSE this module does not know yet
+    INVALID = "invalid"  # refused: does not validate
+
+
+class PullState(NamedTuple):
+    """The stored progress of the pulls of one kind (``locations``, ``sessions``)."""
+
+    high_water: datetime | None = None  # the latest last_updated seen by the last complete pull
+    last_success_at: datetime | None = None
+    lease_until: datetime | None = None  # a pull is running until then (one at a time)
+
+
+class FeedStore(Protocol):
+    """Locations, EVSE status and Sessions as the platform keeps them; every write is conditional."""
+
+    def read_location(self, location_id: str) -> tuple[NetworkLocation | None, str | None]:
+        """The stored Location and the revision a write must find (``(None, None)`` when unknown)."""
+        ...
+
+    def write_location(self, location: NetworkLocation, revision: str | None) -> bool:
+        """Store ``location`` if the stored one is still at ``revision`` (None: if there is none yet)."""
+        ...
+
+    def apply_evse_status(self, report: EvseStatusReport, now: datetime, source: UpdateSource) -> FeedOutcome:
+        """One EVSE's status, unless its stored last_updated is newer (APPLIED, OLDER or UNKNOWN)."""
+        ...
+
+    def put_session(self, session: SessionRecord, only_if_newer: bool = False) -> bool: ...
+
+    def record_heartbeat(self, now: datetime, source: UpdateSource) -> None: ...
+
+    def last_heartbeat(self) -> tuple[datetime, UpdateSource] | None: ...
+
+    def get_pull_state(self, kind: str) -> PullState: ...
+
+    def begin_pull(self, kind: str, now: datetime, lease_until: datetime) -> bool:
+        """Take the pull lease of ``kind``; False while another pull holds it."""
+        ...
+
+    def finish_pull(self, kind: str, now: datetime, high_water: datetime | None, error: str | None) -> None:
+        """Release the lease; a complete pull (``error`` None) also stores its high-water mark."""
+        ...
+
+
+class PlatformPage(NamedTuple):
+    """One page of a GET on the platform's Sender interface, with the OCPI pagination headers."""
+
+    http_status: int | None
+    status_code: int | None = None
+    data: Any = None
+    error: str | None = None  # transport error, or an answer that is not an OCPI envelope
+    next_url: str | None = None  # Link rel="next", verbatim
+    total_count: int | None = None  # X-Total-Count
+    limit: int | None = None  # X-Limit
+
+
+class PlatformReader(Protocol):
+    def get(self, url: str, authorization: str, headers: Mapping[str, str]) -> PlatformPage:
+        """GET ``url`` through the outbound guard (policy checked, connection pinned, no redirect)."""
         ...

@@ -27,8 +27,9 @@ from ocpi_commands.domain.commands import (
 from ocpi_commands.domain.model import CommandRecord, PartyRef
 from ocpi_commands.domain.ports import CommandStore, NetworkStore
 from ocpi_commands.domain.url_policy import POLICIES
+from ocpi_commands.observability import logger, metric
 from ocpi_commands.ocpi.envelope import StatusCode
-from ocpi_commands.ocpi.types import utc_now
+from ocpi_commands.ocpi.types import format_datetime, utc_now
 from ocpi_commands.ocpi.vocabulary import CommandResponseType
 
 
@@ -60,6 +61,24 @@ def fingerprint(command_type: str, body: dict[str, Any]) -> str:
 
 def _answer(decision: decisions.Decision) -> Answer:
     return Answer(decision.status_code, decision.result, 0, decision.message)
+
+
+def _log_stale(decision: decisions.Decision, now: datetime) -> None:
+    """A decision on an EVSE status older than EVSE_STATUS_MAX_AGE_MINUTES: said so, and counted."""
+    stale = decision.stale
+    assert stale is not None
+    age = round((now - stale.updated_at).total_seconds()) if stale.updated_at else None
+    logger.warning(
+        "Decision made on stale EVSE status",
+        extra={
+            "evse_uid": stale.evse_uid,
+            "evse_status": stale.status.value,
+            "status_received_at": format_datetime(stale.updated_at) if stale.updated_at else None,
+            "status_age_seconds": age,
+            "response": decision.result.value,
+        },
+    )
+    metric("DecisionsOnStaleStatus", Response=decision.result.value)
 
 
 class CommandService:
@@ -97,8 +116,12 @@ class CommandService:
             supported_commands=self.settings.supported_commands,
             url_policy=POLICIES[self.settings.response_url_policy],
             exact_ids=exact_ids,
+            status_max_age=timedelta(minutes=self.settings.evse_status_max_age_minutes),
+            reject_stale_status=self.settings.reject_stale_evse_status,
         )
         decision = decisions.precheck(request.command_type, request.response_url, ctx) or self._decide(request, ctx)
+        if decision.stale is not None:
+            _log_stale(decision, ctx.now)
         if not decision.accepted:
             return _answer(decision)
         return self._accept(caller, request, decision, meta, ctx.now, body_fingerprint, ocpi_version)

@@ -55,3 +55,16 @@ def simulator(location_id: str, evse_uid: str | None) -> dict[str, str]:
 
 def counter(name: str) -> dict[str, str]:
     return {"pk": f"COUNTER#{name}", "sk": "COUNTER"}
+
+
+# ---------------------------------------------------------------------------------------------- live data
+
+
+def feed_heartbeat() -> dict[str, str]:
+    """When the CPO platform's feed (push or pull) was last heard from: what the silence alarm watches."""
+    return {"pk": "FEED#HEARTBEAT", "sk": "FEED"}
+
+
+def feed_pull(kind: str) -> dict[str, str]:
+    """The pull of one kind (``locations``, ``sessions``): its high-water mark and its lease."""
+    return {"pk": f"FEED#PULL#{kind.upper()}", "sk": "FEED"}

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from ocpi_commands.adapters import aws
 from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.adapters.dynamodb.codec import attribute, deserialize, serialize
+from ocpi_commands.adapters.dynamodb.locations import epoch_ms, location_item, location_of
 from ocpi_commands.domain.model import (
     CommandRecord,
     CommandStatus,
@@ -211,16 +212,34 @@ class DynamoRepository:
     # ------------------------------------------------------------------ locations and sessions
 
     def put_location(self, location: NetworkLocation) -> None:
-        body = location.model_dump(mode="json", exclude_none=True)
-        self._put({**keys.location(location.location_id), "type": "LOCATION", **body})
+        """Create or replace a Location (CLI and seed loads; the feed's conditional writes: dynamodb/feed.py)."""
+        self._put(location_item(location))
 
     def get_location(self, location_id: str) -> NetworkLocation | None:
         item = self._get(keys.location(location_id))
-        return NetworkLocation.model_validate(item) if item else None
+        return location_of(item) if item else None
 
-    def put_session(self, session: SessionRecord) -> None:
+    def put_session(self, session: SessionRecord, only_if_newer: bool = False) -> bool:
+        """Create or replace a session; ``only_if_newer``: unless the stored one has a later last_updated."""
         body = session.model_dump(mode="json", exclude_none=True)
-        self._put({**keys.session(session.session_id), "type": "SESSION", **body})
+        item = {**keys.session(session.session_id), "type": "SESSION", **body}
+        if session.last_updated is not None:
+            item["last_updated_ms"] = epoch_ms(session.last_updated)
+        if not only_if_newer or session.last_updated is None:
+            self._put(item)
+            return True
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=serialize(item),
+                ConditionExpression="attribute_not_exists(last_updated_ms) OR last_updated_ms <= :ms",
+                ExpressionAttributeValues=_values(ms=item["last_updated_ms"]),
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         item = self._get(keys.session(session_id))
@@ -257,7 +276,7 @@ class DynamoRepository:
         location = reservation = None
         for item in found:
             if item["pk"] == location_key["pk"]:
-                location = NetworkLocation.model_validate(item)
+                location = location_of(item)
             else:
                 reservation = Reservation.model_validate(item)
         return location, reservation

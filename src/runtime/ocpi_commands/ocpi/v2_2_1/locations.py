@@ -23,6 +23,7 @@ class Evse(OcpiModel):
     # Capability is an OpenEnum in 2.3.0: unknown values are kept as plain strings.
     capabilities: list[str] = []
     connectors: list[Connector] = []
+    last_updated: DateTime | None = None
 
     def to_domain(self) -> DomainEvse:
         return DomainEvse(
@@ -31,6 +32,7 @@ class Evse(OcpiModel):
             status=self.status,
             capabilities=tuple(self.capabilities),
             connectors=tuple(DomainConnector(id=c.id) for c in self.connectors),
+            last_updated=self.last_updated,
         )
 
 
@@ -42,4 +44,6 @@ class Location(OcpiModel):
     last_updated: DateTime | None = None
 
     def to_domain(self) -> NetworkLocation:
-        return NetworkLocation(location_id=self.id, evses=tuple(e.to_domain() for e in self.evses))
+        return NetworkLocation(
+            location_id=self.id, evses=tuple(e.to_domain() for e in self.evses), last_updated=self.last_updated
+        )

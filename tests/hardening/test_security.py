@@ -268,6 +268,9 @@ def statements(template):
             if isinstance(policy, dict) and "Statement" in policy:
                 for statement in policy["Statement"]:
                     yield name, statement
+            elif isinstance(policy, dict) and "PolicyDocument" in policy:  # an AWS::IAM::Role's inline policy
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
             else:
                 yield name, policy
 

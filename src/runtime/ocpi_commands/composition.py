@@ -11,21 +11,28 @@ from functools import cached_property
 
 from ocpi_commands import config
 from ocpi_commands.adapters import aws
+from ocpi_commands.adapters.dynamodb.feed import DynamoFeedStore
 from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
 from ocpi_commands.adapters.eventbridge import EventBridgePublisher
 from ocpi_commands.adapters.http import Urllib3Poster, resolve_host
 from ocpi_commands.adapters.ocpi_client import HttpOcpiClient
+from ocpi_commands.adapters.secrets import SecretToken
 from ocpi_commands.adapters.stepfunctions import StepFunctionsExecutions, StepFunctionsTaskTokens
 from ocpi_commands.config import Settings
 from ocpi_commands.domain.auth import CredentialsCache
 from ocpi_commands.domain.credentials import CredentialsService, OurSide
 from ocpi_commands.domain.delivery import Deliverer
+from ocpi_commands.domain.feed import FeedService
 from ocpi_commands.domain.lifecycle import Lifecycle
 from ocpi_commands.domain.model import CredentialsRole, Party, PartyRef
 from ocpi_commands.domain.ports import PartyStore
+from ocpi_commands.domain.pull import Puller
 from ocpi_commands.domain.receiving import CommandService
 from ocpi_commands.domain.url_policy import POLICIES
 from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
+
+# A page of Locations from the platform's Sender interface may be far larger than a partner's answer.
+PULL_PAGE_MAX_BYTES = 16 * 1024 * 1024
 
 
 def settings() -> Settings:
@@ -114,6 +121,37 @@ class _Graph:
             StepFunctionsExecutions(self.settings.state_machine_arn),
         )
 
+    # ---------------------------------------------------------------- live data (docs/events.md, "Live data")
+
+    @cached_property
+    def feed_store(self) -> DynamoFeedStore:
+        return DynamoFeedStore(self.settings.table_name)
+
+    @cached_property
+    def feed_service(self) -> FeedService:
+        return FeedService(self.feed_store, self.settings)
+
+    @cached_property
+    def puller(self) -> Puller:
+        from ocpi_commands.ocpi.v2_2_1.sessions import Session  # 2.3.0 Sessions read alike for these fields
+
+        current = self.settings
+        client = HttpOcpiClient(
+            current.delivery_connect_timeout_seconds,
+            current.delivery_read_timeout_seconds,
+            POLICIES[current.response_url_policy],
+            max_answer_bytes=PULL_PAGE_MAX_BYTES,
+        )
+        token = SecretToken(current.platform_token_secret_arn)
+        return Puller(
+            self.feed_service,
+            self.feed_store,
+            client,
+            token,
+            current,
+            lambda raw: Session.model_validate(raw).to_domain(),
+        )
+
 
 _graph: list[_Graph] = []
 _lock = threading.Lock()
@@ -166,6 +204,14 @@ def credentials_wire() -> OcpiCredentialsWire:
 
 def ocpi_client() -> HttpOcpiClient:
     return _current().ocpi_client
+
+
+def feed_service() -> FeedService:
+    return _current().feed_service
+
+
+def puller() -> Puller:
+    return _current().puller
 
 
 def required_endpoints(roles: tuple[CredentialsRole, ...], version: str) -> list[tuple[str, str | None]]:

@@ -6,7 +6,9 @@ These hooks patch moto internals, so they are written against one moto version (
 pin of requirements/dev.txt) and refuse to start on any other:
 
 1. ``LambdaFunction.invoke``: the function runs in this process (``Hooks.invoke_lambda``).
-2. ``Rule.send_to_targets``: EventBridge rule targets that are Lambda functions run in this process.
+2. ``Rule.send_to_targets``: EventBridge rule targets that are Lambda functions run in this process, and
+   those that are SQS queues feeding a function go to the emulation's queues (``queues.py``: moto's SQS
+   scans every message on each receive and delete, which takes minutes for a 10,000-event refresh).
 3. ``StreamShard.add``: stream records are handed to the emulation's stream mapping instead of kept.
 4. ``DynamoHandler.call_action``: one request at a time (DynamoDB applies each request atomically),
    and stream records of a failed request (a cancelled transaction) are dropped, as on AWS.
@@ -20,7 +22,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 PINNED_MOTO = "5.2.5"
@@ -71,6 +73,10 @@ class Hooks(Protocol):
 
     def stream_record(self, record: dict[str, Any]) -> None: ...
 
+    def queue_handles(self, queue_arn: str) -> bool: ...
+
+    def queue_message(self, queue_arn: str, body: str) -> None: ...
+
     def take_fault(self, service: str, action: str) -> str | None: ...
 
 
@@ -112,13 +118,22 @@ class MotoPatches:
 
         def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
             lambda_targets = [t for t in rule.targets if ":lambda:" in t["Arn"]]
-            if not lambda_targets:
+            queue_targets = [t for t in rule.targets if hooks.queue_handles(t["Arn"])]
+            if not lambda_targets and not queue_targets:
                 return original_send(rule, event, transform_input)
             if not rule.event_pattern.matches_event(event):
                 return None
             for target in lambda_targets:
                 name = target["Arn"].rsplit(":", 1)[-1]
                 hooks.invoke_lambda(name, json.loads(json.dumps(event, default=str)), True)
+            if queue_targets:
+                message = json.loads(json.dumps(event, default=str))
+                if isinstance(message.get("time"), int | float | str) and not str(message["time"]).endswith("Z"):
+                    # What EventBridge writes to a queue: the event, its time in ISO 8601.
+                    stamp = datetime.fromtimestamp(float(message["time"]), UTC)
+                    message["time"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+                for target in queue_targets:
+                    hooks.queue_message(target["Arn"], json.dumps(message))
             return None
 
         original_add = StreamShard.add

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpi_commands_dev.emulation import template as tpl
-from ocpi_commands_dev.emulation.lambda_runtime import REGION, InProcessLambda, Invocation, StreamMapping
+from ocpi_commands_dev.emulation.lambda_runtime import ACCOUNT, REGION, InProcessLambda, Invocation, StreamMapping
 from ocpi_commands_dev.emulation.moto_patches import MotoPatches, check_moto_version
+from ocpi_commands_dev.emulation.queues import Queues, queue_sources
+from ocpi_commands_dev.emulation.schedules import Schedules, schedules
 
 STACK = "ocpi-local"
 
@@ -57,6 +59,7 @@ class LocalAws:
         server_port: int | None = None,
         simulator: bool = True,
         on_invocation: Callable[[Invocation], None] | None = None,
+        run_schedules: bool = False,
     ):
         self.template = tpl.load_template()
         defaults = {k: str(v.get("Default", "")) for k, v in self.template.get("Parameters", {}).items()}
@@ -73,6 +76,12 @@ class LocalAws:
         self.functions = tpl.functions(self.template)
         self.runtime = InProcessLambda(self.functions, STACK, on_invocation)
         self.stream = StreamMapping(self.runtime)
+        # SQS event sources and EventBridge Scheduler schedules (`make run` runs the schedules; tests fire them).
+        self.queues = Queues(self.runtime.invoke, REGION, ACCOUNT, STACK)
+        self.schedules = Schedules(
+            schedules(self.template, self.parameters), self.runtime.invoke, self.runtime.invoke_async
+        )
+        self.run_schedules = run_schedules
         self.patches = MotoPatches(self)
         self._faults: dict[tuple[str, str], list[str]] = {}
         self._faults_lock = threading.Lock()
@@ -101,6 +110,9 @@ class LocalAws:
 
     def wait_stream_idle(self, timeout: float = 10.0) -> bool:
         return self.stream.wait_idle(timeout)
+
+    def wait_queues_idle(self, timeout: float = 10.0) -> bool:
+        return self.queues.wait_idle(timeout)
 
     def client(self, service: str) -> Any:
         import boto3
@@ -145,10 +157,15 @@ class LocalAws:
         self.patches.install()
         self._create_stack()
         self.stream.start()
+        self.queues.start()
+        if self.run_schedules:
+            self.schedules.start()
         reset_product_caches()
         return self
 
     def stop(self) -> None:
+        self.schedules.stop()
+        self.queues.stop()
         self.runtime.stop()
         self.stream.stop()
         self._stop_executions()
@@ -193,6 +210,12 @@ class LocalAws:
 
     def stream_record(self, record: dict[str, Any]) -> None:
         self.stream.put(record)
+
+    def queue_handles(self, queue_arn: str) -> bool:
+        return self.queues.handles(queue_arn)
+
+    def queue_message(self, queue_arn: str, body: str) -> None:
+        self.queues.put(queue_arn, body)
 
     def take_fault(self, service: str, action: str) -> str | None:
         if not self._faults:
@@ -270,3 +293,20 @@ class LocalAws:
                 elif event.get("Type") == "DynamoDB":
                     filters = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
                     self.stream.add(logical_id, filters, int(props.get("BatchSize", 100)))
+        self._create_queues_and_rules(arns)
+
+    def _create_queues_and_rules(self, arns: dict[str, str]) -> None:
+        """The SQS event sources, and the template's own ``AWS::Events::Rule`` resources (to queues, functions)."""
+        for source in queue_sources(self.template, self.functions, self.parameters):
+            if source.function in arns:
+                self.queues.add(source)
+        events = self.client("events")
+        for logical_id, res in tpl.resources_of_type(self.template, "AWS::Events::Rule").items():
+            props = res["Properties"]
+            targets = []
+            for target in props.get("Targets", []):
+                ref = target["Arn"]["Fn::GetAtt"][0]
+                arn = arns.get(ref) or self.queues.arn(ref)
+                targets.append({"Id": target["Id"], "Arn": arn})
+            events.put_rule(Name=logical_id, EventBusName=self.bus_name, EventPattern=json.dumps(props["EventPattern"]))
+            events.put_targets(Rule=logical_id, EventBusName=self.bus_name, Targets=targets)

@@ -141,3 +141,28 @@ def substitute(definition: dict[str, Any], values: dict[str, str]) -> str:
     for name, value in values.items():
         text = text.replace("${" + name + "}", str(value))
     return text
+
+
+def condition_holds(template: dict[str, Any], name: str, parameters: dict[str, str]) -> bool:
+    """Evaluate one of the template's ``Conditions`` (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) over
+    the parameters (as CloudFormation does, on their string values)."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((fn, arg),) = node.items()
+            if fn == "Ref":
+                return str(parameters.get(arg, ""))
+            if fn == "Condition":
+                return condition_holds(template, arg, parameters)
+            if fn == "Fn::Equals":
+                return str(value(arg[0])) == str(value(arg[1]))
+            if fn == "Fn::Not":
+                return not value(arg[0])
+            if fn == "Fn::And":
+                return all(value(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(value(a) for a in arg)
+            raise ValueError(f"condition {name}: {fn} is not emulated")
+        return node
+
+    return bool(value(template["Conditions"][name]))

@@ -35,6 +35,7 @@ from ocpi_commands.domain.model import (
     Reservation,
     ResultSource,
     SessionRecord,
+    UpdateSource,
 )
 from ocpi_commands.domain.ports import EventPublisher, ExecutionStarter, Store, TaskTokens
 from ocpi_commands.observability import MetricUnit, bind, logger, metric
@@ -275,8 +276,11 @@ class Lifecycle:
                 partner=command.partner,
             )
 
-    def update_session(self, report: SessionReport, partner: PartyRef | None = None) -> None:
-        self.repository.put_session(
+    def update_session(self, report: SessionReport, partner: PartyRef | None = None) -> bool:
+        """Keep the reported session; with its ``last_updated``, only if the stored one is not newer
+        (a report without it is taken as current, as received)."""
+        now = self.clock()
+        applied = self.repository.put_session(
             SessionRecord(
                 session_id=report.session_id,
                 owner=PartyRef(country_code=report.country_code, party_id=report.party_id),
@@ -286,11 +290,16 @@ class Lifecycle:
                 status=report.status,
                 authorization_reference=report.authorization_reference,
                 command_id=report.command_id,
-                last_updated=self.clock(),
+                last_updated=report.last_updated or now,
                 partner=partner,
-            )
+                updated_at=now,
+                update_source=UpdateSource.PUSH,
+            ),
+            only_if_newer=report.last_updated is not None,
         )
-        logger.info("Session updated", extra={"session_id": report.session_id, "status": report.status.value})
+        extra = {"session_id": report.session_id, "status": report.status.value}
+        logger.info("Session updated" if applied else "Older session report ignored", extra=extra)
+        return applied
 
     # ---------------------------------------------------------------- CPO-side reservation cancellation
 

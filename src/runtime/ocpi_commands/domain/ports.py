@@ -245,6 +245,6 @@ class PlatformPage(NamedTuple):
 
 
 class PlatformReader(Protocol):
-    def get(self, url: str, authorization: str, headers: Mapping[str, str]) -> PlatformPage:
+    def get_page(self, url: str, authorization: str, headers: Mapping[str, str]) -> PlatformPage:
         """GET ``url`` through the outbound guard (policy checked, connection pinned, no redirect)."""
         ...

@@ -42,8 +42,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             outcome = lifecycle.cancel_reservation_by_cpo(ReservationCanceledReport.model_validate(detail))
             return {"canceled": outcome.won, "delivery": outcome.delivery.value if outcome.delivery else None}
         if detail_type == SESSION_UPDATED:
-            lifecycle.update_session(SessionReport.model_validate(detail))
-            return {"updated": True}
+            return {"updated": lifecycle.update_session(SessionReport.model_validate(detail))}
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
         logger.error("Invalid charge point event ignored", extra={"problems": problems})

@@ -13,7 +13,7 @@ Errors are printed as one line (exit status 2), never as a traceback.
 import argparse
 import sys
 
-from ocpi_commands_dev.cli import commands, load, local, party, reservation, simulator
+from ocpi_commands_dev.cli import commands, load, local, locations, party, reservation, simulator
 from ocpi_commands_dev.cli.target import CliError, resolve_target
 
 
@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--json", action="store_true", help="machine-readable output")
     sub = root.add_subparsers(dest="group", required=True)
 
-    for group in (local, party, load, commands, reservation, simulator):
+    for group in (local, party, load, commands, reservation, simulator, locations):
         group.register(sub)
     return root
 

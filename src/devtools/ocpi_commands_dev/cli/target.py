@@ -14,6 +14,7 @@ from ocpi_commands.ocpi.vocabulary import CommandType
 LOCAL_TABLE = "ocpi-local-commands"
 LOCAL_BUS = "ocpi-local-commands"
 LOCAL_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-command-lifecycle"
+LOCAL_EMSP_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-emsp-command"
 
 
 def default_credentials_ttl() -> str:
@@ -50,6 +51,8 @@ class Target:
             "cpo_country_code": p.get("CpoCountryCode", "NL"),
             "cpo_party_id": p.get("CpoPartyId", "CPO"),
             "cpo_parties": p.get("CpoParties") or (),
+            "roles": p.get("Roles") or "CPO,EMSP",
+            "emsp_parties": p.get("EmspParties") or "NL*EMS",
             "ocpi_versions": p.get("OcpiVersions") or "2.1.1,2.2.1,2.3.0",
             "business_name": p.get("BusinessName") or "OCPI Commands",
             "token_a_validity_days": p.get("TokenAValidityDays") or 7,

@@ -183,6 +183,30 @@ class EmspStack:
             time.sleep(0.1)
         return self.execution(command_id)
 
+    # ------------------------------------------------------------------ our CPO side's records (same table)
+
+    def local_repository(self):
+        from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
+
+        return DynamoRepository(self.local.table_name)
+
+    def wait_for(self, predicate, timeout: float = 15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        return predicate()
+
+    def sessions_of_command_response_url(self, command_id: str) -> list[str]:
+        """The session ids our CPO side recorded for the command it received from this sent command."""
+        repository = self.local_repository()
+        record = self.record(command_id)
+        commands = [repository.get_command(i["command_id"]) for i in repository._scan_type("COMMAND")]
+        ids = {c.command_id for c in commands if c and record and c.response_url == record.response_url}
+        return [s["session_id"] for s in repository._scan_type("SESSION") if s.get("command_id") in ids]
+
     @staticmethod
     def states_entered(history: list[dict[str, Any]]) -> list[str]:
         return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]

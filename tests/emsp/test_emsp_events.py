@@ -55,7 +55,9 @@ def sent_command(emsp, answered: bool = True) -> SentCommand:
     if answered:
         command = command.model_copy(
             update={
-                "answer": CpoAnswer(http_status=200, ocpi_status_code=1000, response={"result": "ACCEPTED", "timeout": 60}),
+                "answer": CpoAnswer(
+                    http_status=200, ocpi_status_code=1000, response={"result": "ACCEPTED", "timeout": 60}
+                ),
                 "answered_at": now,
                 "timeout": 60,
                 "result_deadline": now + timedelta(seconds=70),
@@ -96,17 +98,21 @@ EXPECTED = {
     "emsp-api-unknown-cpo.json": lambda e, r: r["statusCode"] == 404 and _body(r)["error"] == "unknown_cpo",
     "emsp-api-invalid-request.json": lambda e, r: r["statusCode"] == 400 and "location_id" in _body(r)["message"],
     "emsp-api-show-command.json": lambda e, r: r["statusCode"] == 200 and _body(r)["command_id"] == CID,
-    "emsp-result-start-session.json": lambda e, r: (r["statusCode"], _body(r)["status_code"]) == (200, 1000)
-    and e.record(CID).status.value == "RESULT_RECEIVED",
+    "emsp-result-start-session.json": lambda e, r: (
+        (r["statusCode"], _body(r)["status_code"]) == (200, 1000) and e.record(CID).status.value == "RESULT_RECEIVED"
+    ),
     "emsp-result-unknown-uid.json": lambda e, r: (r["statusCode"], _body(r)["status_code"]) == (404, 2001),
     "emsp-timer-answer.json": lambda e, r: r["status"] == "AWAITING_RESULT" and 60 <= r["wait_seconds"] <= 70,
     "emsp-timer-wait.json": lambda e, r: r["waiting"] is True and e.record(CID).task_token.startswith("AQCE"),
     "emsp-timer-timeout.json": lambda e, r: r["timed_out"] is True and e.record(CID).status.value == "TIMED_OUT",
     "emsp-timer-lost.json": lambda e, r: r["send_failed"] is True and e.record(CID).status.value == "SEND_FAILED",
-    "emsp-starter-sent-command.json": lambda e, r: r == {"batchItemFailures": []}
-    and e.execution(CID)[0]["status"] in ("RUNNING", "SUCCEEDED", "ABORTED"),
-    "emsp-starter-event.json": lambda e, r: r == {"batchItemFailures": []}
-    and e.wait_events("Command Completed", CID)[-1]["detail"]["outcome"] == "ACCEPTED",
+    "emsp-starter-sent-command.json": lambda e, r: (
+        r == {"batchItemFailures": []} and e.execution(CID)[0]["status"] in ("RUNNING", "SUCCEEDED", "ABORTED")
+    ),
+    "emsp-starter-event.json": lambda e, r: (
+        r == {"batchItemFailures": []}
+        and e.wait_events("Command Completed", CID)[-1]["detail"]["outcome"] == "ACCEPTED"
+    ),
 }
 
 

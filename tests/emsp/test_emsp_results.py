@@ -107,6 +107,7 @@ def test_a_result_recorded_before_the_cpos_answer_keeps_both(emsp):
     from ocpi_commands.ocpi.vocabulary import CommandType
 
     service = composition.emsp_service()
+    lifecycle = composition.sent_lifecycle()
     party = emsp.local_repository().get_party(PartyRef(country_code="DE", party_id="FAK"))
     posted = {}
 
@@ -114,7 +115,7 @@ def test_a_result_recorded_before_the_cpos_answer_keeps_both(emsp):
         """The CPO's POST of the result arrives while its answer to our POST is on its way."""
 
         def call(self, method, url, authorization, body, headers):
-            posted["result"] = service.receive_result(
+            posted["result"] = lifecycle.receive_result(
                 party, "2.2.1", "START_SESSION", body["response_url"].rsplit("/", 1)[1], {"result": "ACCEPTED"}, None
             )
             return OcpiReply(200, 1000, {"result": "ACCEPTED", "timeout": 30})

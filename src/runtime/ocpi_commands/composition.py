@@ -26,6 +26,7 @@ from ocpi_commands.domain.model import CredentialsRole, Party, PartyRef
 from ocpi_commands.domain.ports import PartyStore
 from ocpi_commands.domain.receiving import CommandService
 from ocpi_commands.domain.sending import EmspService
+from ocpi_commands.domain.sent_lifecycle import SentLifecycle
 from ocpi_commands.domain.url_policy import POLICIES
 from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
@@ -118,9 +119,14 @@ class _Graph:
             self.repository,
             self.ocpi_client,
             dialects.SEND_WIRE,
-            StepFunctionsTaskTokens(),
             self.settings,
         )
+
+    @cached_property
+    def sent_lifecycle(self) -> SentLifecycle:
+        from ocpi_commands.ocpi import dialects
+
+        return SentLifecycle(self.sent_commands, dialects.SEND_WIRE, StepFunctionsTaskTokens())
 
     @cached_property
     def emsp_executions(self) -> StepFunctionsExecutions:
@@ -197,6 +203,10 @@ def sent_commands() -> DynamoSentCommands:
 
 def emsp_service() -> EmspService:
     return _current().emsp_service
+
+
+def sent_lifecycle() -> SentLifecycle:
+    return _current().sent_lifecycle
 
 
 def emsp_executions() -> StepFunctionsExecutions:

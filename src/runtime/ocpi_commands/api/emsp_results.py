@@ -37,7 +37,7 @@ def result(call: Call) -> HttpResponse:
     # An invalid JSON body is a 400 before anything is looked up (nothing to record).
     body = transport.json_object(call.request.body)
     try:
-        outcome = composition.emsp_service().receive_result(
+        outcome = composition.sent_lifecycle().receive_result(
             call.caller.party,
             dialect.version,
             call.params["command"],

@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     step = event.get("step")
     command_id = str(event["command_id"])
     bind(command_id=command_id, step=step)
-    service = composition.emsp_service()
+    service = composition.sent_lifecycle()
     try:
         if step == "answer":
             return service.await_answer(command_id)

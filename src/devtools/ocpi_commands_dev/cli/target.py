@@ -14,7 +14,6 @@ from ocpi_commands.ocpi.vocabulary import CommandType
 LOCAL_TABLE = "ocpi-local-commands"
 LOCAL_BUS = "ocpi-local-commands"
 LOCAL_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-command-lifecycle"
-LOCAL_EMSP_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-emsp-command"
 
 
 def default_credentials_ttl() -> str:
@@ -40,6 +39,8 @@ class Target:
     versions_url: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     local: bool = False
+    # The eMSP backend's API (POST {url}/{command}, GET {url}/{command_id}); IAM (SigV4) on AWS.
+    emsp_api_url: str | None = None
 
     def settings(self) -> Any:
         """The stack's settings as its functions see them (from its parameters)."""
@@ -113,6 +114,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
             versions_url=f"{args.api_url.rstrip('/')}/ocpi/versions",
             parameters=defaults,
             local=True,
+            emsp_api_url=f"{args.api_url.rstrip('/')}/emsp/v1/commands",
         )
     stack, region = args.stack, args.region
     if args.config_env:
@@ -142,6 +144,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         parameters.get("CredentialsCacheTtlSeconds"),
         versions_url=values.get("VersionsUrl"),
         parameters=parameters,
+        emsp_api_url=values.get("EmspCommandsApi"),
     )
 
 

@@ -287,14 +287,43 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
         )
     lines += [
         f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
+        f"  eMSP API          {base}/emsp/v1/commands/{{command}}   (loopback only; on AWS: IAM)",
         "",
-        "Try:",
+        "Try the CPO side (as an eMSP partner would):",
         curl,
         "",
+        *emsp_tour(base, evse.get("uid", "1"), location.get("id", "LOC1")),
         "Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
+
+
+def emsp_tour(base: str, evse_uid: str, location_id: str) -> list[str]:
+    """The eMSP side's part of the banner: our eMSP (NL*EMS) sends a command to our CPO side (NL*CPO)."""
+    token = {
+        "country_code": "NL",
+        "party_id": "EMS",
+        "uid": "EMS-UID-1",
+        "type": "APP_USER",
+        "contract_id": "NL-EMS-C00001-X",
+        "issuer": "Local eMSP",
+        "valid": True,
+        "whitelist": "ALLOWED",
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+    body = {
+        "cpo": {"country_code": "NL", "party_id": "CPO"},
+        "request": {"token": token, "location_id": location_id, "evse_uid": evse_uid},
+    }
+    return [
+        "Try the eMSP side (it sends START_SESSION to the CPO side above; the CommandResult and the",
+        "Command Completed event are shown below, and GET shows the command's history):",
+        f"curl -s -X POST {base}/emsp/v1/commands/START_SESSION -H 'Content-Type: application/json' \\",
+        f"  -d '{json.dumps(body, separators=(',', ':'))}'",
+        f"curl -s {base}/emsp/v1/commands/<command_id>",
+        "",
+    ]
 
 
 def run(

@@ -358,3 +358,33 @@ def test_a_cpo_that_never_posts_a_result_is_timed_out_by_our_timer(server, tmp_p
         assert 10 + 10 - 2 <= waited <= 10 + 10 + 5, waited
         assert "No CommandResult within the CPO's timeout" in shown["reason"]
         assert len(silent_cpo.received) == 1
+
+
+def test_the_cli_sends_a_command_as_the_emsp_backend_and_shows_it(server, tmp_path):
+    request = tmp_path / "start.json"
+    request.write_text(json.dumps(_banner_emsp_request(server)["request"]))
+    base = [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "--local", "--aws-port", str(server.ports[1])]
+    base += ["--api-url", server.base]
+    sent = subprocess.run(
+        [*base, "--json", "emsp", "send", "START_SESSION", "--cpo", "NL*CPO", "--request-file", str(request), "--wait"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert (answer["status"], answer["outcome"]) == ("RESULT_RECEIVED", "ACCEPTED"), answer
+    shown = subprocess.run(
+        [*base, "emsp", "show", answer["command_id"]], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "RESULT_RECEIVED" in shown.stdout and "accepted" in shown.stdout and "result" in shown.stdout
+    refused = subprocess.run(
+        [*base, "emsp", "send", "START_SESSION", "--cpo", "XX*NOP", "--request", "{}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "unknown_cpo" in refused.stderr, refused.stderr

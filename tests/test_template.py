@@ -40,6 +40,8 @@ def test_the_api_routes_every_path_to_the_api_function_and_credentials_to_theirs
     """Paths outside /ocpi/ too: the function answers them with an OCPI 404 envelope, as locally."""
     assert sorted(tpl.api_routes(template)) == [
         ("ANY", "/", "ApiFunction"),
+        ("ANY", "/emsp/v1/commands/{command}", "EmspApiFunction"),
+        ("ANY", "/ocpi/emsp/{version}/commands/{command}/{uid}", "EmspResultsFunction"),
         ("ANY", "/ocpi/{proxy+}", "ApiFunction"),
         ("ANY", "/ocpi/{version}/credentials", "CredentialsFunction"),
         ("ANY", "/{proxy+}", "ApiFunction"),
@@ -49,7 +51,23 @@ def test_the_api_routes_every_path_to_the_api_function_and_credentials_to_theirs
     routes = Routes(template)
     assert routes.match("POST", "/ocpi/2.2.1/credentials")[0] == "CredentialsFunction"
     assert routes.match("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION")[0] == "ApiFunction"
+    assert routes.match("POST", "/ocpi/emsp/2.2.1/commands/START_SESSION/abc")[0] == "EmspResultsFunction"
+    assert routes.match("POST", "/ocpi/emsp/2.2.1/commands/START_SESSION")[0] == "ApiFunction"  # no uid: 404
+    assert routes.match("POST", "/emsp/v1/commands/START_SESSION")[0] == "EmspApiFunction"
     assert routes.match("GET", "/elsewhere")[1] == "/{proxy+}"
+
+
+def test_only_the_emsp_backend_api_needs_iam_and_api_gateway_invokes_it_itself(template):
+    assert tpl.iam_resources(template) == {"/emsp/v1/commands/{command}"}
+    auth = tpl.functions(template)["EmspApiFunction"].events["Commands"]["Properties"]["Auth"]
+    assert auth == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}
+
+
+def test_every_state_machine_has_complete_substitutions_and_runs_in_moto(template):
+    for logical_id in tpl.resources_of_type(template, "AWS::Serverless::StateMachine"):
+        definition, substitutions = tpl.state_machine(template, logical_id)
+        assert set(re.findall(r"\$\{(\w+)\}", json.dumps(definition))) == set(substitutions), logical_id
+        assert "JSONata" not in json.dumps(definition) and "http:invoke" not in json.dumps(definition)
 
 
 def test_table_definition_is_the_one_tests_use(template):

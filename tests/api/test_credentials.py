@@ -112,8 +112,9 @@ def test_an_invited_partner_registers_and_gets_its_token(api, credentials, partn
     assert (answer.status, answer.status_code) == (200, 1000), answer
     ours = answer.data
     assert ours["url"].endswith("/ocpi/versions")
-    assert ours["roles"] == [
-        {"role": "CPO", "business_details": {"name": "OCPI Commands"}, "party_id": "CPO", "country_code": "NL"}
+    assert ours["roles"] == [  # both roles this platform plays (Roles: CPO,EMSP)
+        {"role": "CPO", "business_details": {"name": "OCPI Commands"}, "party_id": "CPO", "country_code": "NL"},
+        {"role": "EMSP", "business_details": {"name": "OCPI Commands"}, "party_id": "EMS", "country_code": "NL"},
     ]
     token_c = ours["token"]
     assert len(token_c) >= 22 and token_c != TOKEN_A

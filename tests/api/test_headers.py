@@ -107,10 +107,10 @@ def test_versions_lists_the_commands_receiver(api):
     ]
     details = api.call("GET", "/ocpi/2.2.1")
     assert details.data["version"] == "2.2.1"
-    endpoints = {e["identifier"]: e for e in details.data["endpoints"]}
-    assert endpoints["commands"]["role"] == "RECEIVER"
-    assert endpoints["commands"]["url"].endswith("/ocpi/cpo/2.2.1/commands")
-    assert endpoints["credentials"]["url"].endswith("/ocpi/2.2.1/credentials")
+    endpoints = {(e["identifier"], e["role"]): e["url"] for e in details.data["endpoints"]}
+    assert endpoints[("commands", "RECEIVER")].endswith("/ocpi/cpo/2.2.1/commands")  # the CPO role
+    assert endpoints[("commands", "SENDER")].endswith("/ocpi/emsp/2.2.1/commands")  # the eMSP role
+    assert endpoints[("credentials", "SENDER")].endswith("/ocpi/2.2.1/credentials")
 
 
 def test_versions_need_credentials(api):

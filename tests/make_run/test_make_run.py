@@ -251,3 +251,140 @@ def test_strict_response_urls_gives_the_deployed_policy_locally(tmp_path_factory
             code, result, message = stop_unknown_session(strict, url)
             assert (code, result) == (2001, "REJECTED") and "response_url" in message, url
         assert stop_unknown_session(strict, "https://cb.emsp.invalid/cb")[:2] == (1000, "UNKNOWN_SESSION")
+
+
+# ------------------------------------------------------------------------------ the eMSP side
+
+
+def _banner_emsp_request(server) -> dict:
+    """The eMSP tour's request body, exactly as the banner (and the README) print it."""
+    text = server.log.read_text()
+    line = next(line for line in text.splitlines() if line.startswith('  -d \'{"cpo"'))
+    return json.loads(line.removeprefix("  -d '").removesuffix("'"))
+
+
+def _emsp_outcome(server, command_id, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, _, body = server.request("GET", f"/emsp/v1/commands/{command_id}", token=None)
+        assert status == 200, body
+        if body["status"] != "PENDING":
+            return body
+        time.sleep(0.2)
+    return body
+
+
+def test_the_banners_curl_makes_our_emsp_start_a_session_at_our_cpo(server):
+    status, headers, sent = server.request(
+        "POST", "/emsp/v1/commands/START_SESSION", _banner_emsp_request(server), token=None
+    )
+    assert status == 201, sent
+    assert (sent["status"], sent["response"]) == ("PENDING", {"result": "ACCEPTED", "timeout": TIMEOUT})
+    shown = _emsp_outcome(server, sent["command_id"], timeout=TIMEOUT + 10)
+    assert (shown["status"], shown["outcome"]) == ("RESULT_RECEIVED", "ACCEPTED"), shown
+    assert [h["event"] for h in shown["history"]] == ["created", "accepted", "result"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "eMSP event  Command Completed" not in server.log.read_text():
+        time.sleep(0.2)
+    log = server.log.read_text()
+    assert "eMSP event  Command Completed" in log and sent["command_id"] in log
+    assert f"eMSP START_SESSION {sent['command_id'][:8]} -> NL*CPO  RESULT_RECEIVED  CommandResult ACCEPTED" in log
+
+
+def test_a_silent_charger_resolves_our_emsp_command_with_the_cpo_sides_timeout(server):
+    body = _banner_emsp_request(server)
+    body["request"]["evse_uid"] = "SILENT"
+    started = time.monotonic()
+    status, _, sent = server.request("POST", "/emsp/v1/commands/START_SESSION", body, token=None)
+    assert status == 201, sent
+    shown = _emsp_outcome(server, sent["command_id"], timeout=TIMEOUT + 12)
+    assert (shown["status"], shown["outcome"]) == ("RESULT_RECEIVED", "TIMEOUT"), shown
+    assert time.monotonic() - started < TIMEOUT + 2  # the CPO side's TIMEOUT, not our timer (timeout + 10 s)
+    assert "timed_out" not in [h["event"] for h in shown["history"]]
+
+
+def test_a_cpo_that_never_posts_a_result_is_timed_out_by_our_timer(server, tmp_path):
+    """A CPO registered with the CLI (a seed file) that ACCEPTs and never posts: our timer fires at
+    its timeout plus the grace (10 s by default) and the outcome says so."""
+    with EmspReceiver() as silent_cpo:
+        silent_cpo.default.body = json.dumps(
+            {"status_code": 1000, "data": {"result": "ACCEPTED", "timeout": 2}, "timestamp": "2026-12-01T00:00:00Z"}
+        ).encode()
+        partner = {
+            "parties": [
+                {
+                    "country_code": "DE",
+                    "party_id": "SIL",
+                    "role": "CPO",
+                    "token": "silent-cpo-token",
+                    "outbound_token": "emsp-token-for-silent-cpo",
+                    "endpoints": [
+                        {
+                            "identifier": "commands",
+                            "role": "RECEIVER",
+                            "url": f"{silent_cpo.url}/ocpi/cpo/2.2.1/commands",
+                        }
+                    ],
+                }
+            ]
+        }
+        seed_file = tmp_path / "silent-cpo.json"
+        seed_file.write_text(json.dumps(partner))
+        loaded = subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "ocpi-commands"),
+                "--local",
+                "--aws-port",
+                str(server.ports[1]),
+                "--api-url",
+                server.base,
+                "load",
+                "seed",
+                str(seed_file),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        body = _banner_emsp_request(server) | {"cpo": {"country_code": "DE", "party_id": "SIL"}}
+        status, _, sent = server.request("POST", "/emsp/v1/commands/START_SESSION", body, token=None)
+        assert status == 201 and sent["timeout"] == 10, sent  # 2 s is clamped to EmspMinTimeoutSeconds
+        started = time.monotonic()
+        shown = _emsp_outcome(server, sent["command_id"], timeout=40)
+        waited = time.monotonic() - started
+        assert (shown["status"], shown["outcome"]) == ("TIMED_OUT", "TIMEOUT"), shown
+        assert 10 + 10 - 2 <= waited <= 10 + 10 + 5, waited
+        assert "No CommandResult within the CPO's timeout" in shown["reason"]
+        assert len(silent_cpo.received) == 1
+
+
+def test_the_cli_sends_a_command_as_the_emsp_backend_and_shows_it(server, tmp_path):
+    request = tmp_path / "start.json"
+    request.write_text(json.dumps(_banner_emsp_request(server)["request"]))
+    base = [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "--local", "--aws-port", str(server.ports[1])]
+    base += ["--api-url", server.base]
+    sent = subprocess.run(
+        [*base, "--json", "emsp", "send", "START_SESSION", "--cpo", "NL*CPO", "--request-file", str(request), "--wait"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert (answer["status"], answer["outcome"]) == ("RESULT_RECEIVED", "ACCEPTED"), answer
+    shown = subprocess.run(
+        [*base, "emsp", "show", answer["command_id"]], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "RESULT_RECEIVED" in shown.stdout and "accepted" in shown.stdout and "result" in shown.stdout
+    refused = subprocess.run(
+        [*base, "emsp", "send", "START_SESSION", "--cpo", "XX*NOP", "--request", "{}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "unknown_cpo" in refused.stderr, refused.stderr

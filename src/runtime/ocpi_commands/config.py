@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ocpi_commands.domain.model import PartyRef
+from ocpi_commands.domain.model import CredentialsRole, PartyRef
 from ocpi_commands.ocpi.vocabulary import CommandType
 
 DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
@@ -104,6 +104,16 @@ class Settings(BaseModel):
     # Seconds before the announced timeout at which the wait for the charge point ends, so that a
     # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
     delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
+    # The roles this platform plays: CPO (receives commands), EMSP (sends them), or both.
+    roles: frozenset[Literal["CPO", "EMSP"]] = frozenset({"CPO", "EMSP"})
+    # The eMSP parties this platform sends commands as, the first being the default one.
+    emsp_parties: tuple[Annotated[str, Field(pattern=r"^[A-Za-z]{2}\*[A-Za-z0-9]{3}$")], ...] = ("NL*EMS",)
+    # The eMSP side waits for a CommandResult this long after the CPO's announced timeout.
+    emsp_result_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
+    # A CPO's announced timeout is clamped to this range (0, negative or hours are not waited for).
+    emsp_min_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 10
+    emsp_max_timeout_seconds: Annotated[int, Field(ge=10, le=3600)] = 600
+    emsp_state_machine_arn: str | None = None
 
     # ---- Live data: Locations, EVSE status and Sessions from the CPO platform (docs/events.md, "Live data").
     # A decision on an EVSE whose status this module last received longer ago than this is logged as made
@@ -128,6 +138,15 @@ class Settings(BaseModel):
     _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)
     _parse_versions = field_validator("ocpi_versions", mode="before")(_parse_list)
     _parse_modules = field_validator("module_endpoints", mode="before")(_parse_list)
+    _parse_roles = field_validator("roles", mode="before")(_parse_list)
+    _parse_emsp_parties = field_validator("emsp_parties", mode="before")(_parse_list)
+
+    @field_validator("roles", mode="after")
+    @classmethod
+    def _some_role(cls, value: frozenset[str]) -> frozenset[str]:
+        if not value:
+            raise ValueError("at least one of CPO, EMSP")
+        return value
 
     @field_validator("module_endpoints", mode="after")
     @classmethod
@@ -154,6 +173,41 @@ class Settings(BaseModel):
             country_code, _, party_id = entry.upper().partition("*")
             found.append(PartyRef(country_code=country_code, party_id=party_id))
         return tuple(found)
+
+    @property
+    def is_cpo(self) -> bool:
+        return "CPO" in self.roles
+
+    @property
+    def is_emsp(self) -> bool:
+        return "EMSP" in self.roles
+
+    @property
+    def our_emsp_parties(self) -> tuple[PartyRef, ...]:
+        """The eMSP parties this platform is, the first being the default one."""
+        found = []
+        for entry in self.emsp_parties:
+            country_code, _, party_id = entry.upper().partition("*")
+            found.append(PartyRef(country_code=country_code, party_id=party_id))
+        return tuple(found)
+
+    def our_roles(self, partner_role: str | None = None) -> tuple[CredentialsRole, ...]:
+        """Our Credentials roles: a CPO role per CPO party, an EMSP role per eMSP party. The role that
+        complements ``partner_role`` comes first (2.1.1 Credentials name only the first)."""
+        cpo = [("CPO", p) for p in self.our_parties] if self.is_cpo else []
+        emsp = [("EMSP", p) for p in self.our_emsp_parties] if self.is_emsp else []
+        ordered = emsp + cpo if partner_role == "CPO" else cpo + emsp
+        return tuple(
+            CredentialsRole(role=role, country_code=p.country_code, party_id=p.party_id, name=self.business_name)
+            for role, p in ordered
+        )
+
+    def emsp_wait_seconds(self, announced: int | None, command_type: CommandType) -> tuple[int, int]:
+        """(timeout, wait): the CPO's timeout clamped (2.1.1 announces none: ours), and how long the
+        eMSP side waits for the CommandResult (the timeout plus the grace)."""
+        timeout = self.timeout_for(command_type) if announced is None else announced
+        timeout = min(max(timeout, self.emsp_min_timeout_seconds), self.emsp_max_timeout_seconds)
+        return timeout, timeout + self.emsp_result_grace_seconds
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]

@@ -52,18 +52,13 @@ def _credentials_service(target: Target, partner_role: str = "EMSP") -> Any:
     return CredentialsService(target.repository(), client, OcpiCredentialsWire(partner_role), required_endpoints)
 
 
-def _our_side(target: Target) -> Any:
+def _our_side(target: Target, partner_role: str | None = None) -> Any:
     from ocpi_commands.domain.credentials import OurSide
-    from ocpi_commands.domain.model import CredentialsRole
 
     if not target.versions_url:
         raise CliError("this stack's VersionsUrl is unknown (deploy it, or use --local with --api-url)")
     settings = target.settings()
-    roles = tuple(
-        CredentialsRole(role="CPO", country_code=p.country_code, party_id=p.party_id, name=settings.business_name)
-        for p in settings.our_parties
-    )
-    return OurSide(settings.ocpi_versions, target.versions_url, roles)
+    return OurSide(settings.ocpi_versions, target.versions_url, settings.our_roles(partner_role))
 
 
 def _handshake(call: Any) -> Any:
@@ -114,7 +109,7 @@ def cmd_party_connect(args: argparse.Namespace, target: Target) -> None:
     if not token_a:
         raise CliError("give --token-a TOKEN or --token-a-stdin")
     service = _credentials_service(target, args.partner_role)
-    party = _handshake(lambda: service.connect(args.versions_url, token_a, _our_side(target)))
+    party = _handshake(lambda: service.connect(args.versions_url, token_a, _our_side(target, args.partner_role)))
     print(f"Connected to {party.ref.key} ({party.role.value}) on OCPI {party.ocpi_version}.")
     print(f"Its endpoints: {', '.join(sorted({e.identifier for e in party.endpoints}))}")
 
@@ -127,7 +122,7 @@ def cmd_party_update(args: argparse.Namespace, target: Target) -> None:
     if party is None:
         raise CliError(f"party {ref.key} is not registered")
     service = _credentials_service(target)
-    updated = _handshake(lambda: service.reconnect(party, _our_side(target)))
+    updated = _handshake(lambda: service.reconnect(party, _our_side(target, party.role.value)))
     print(f"Updated the credentials with {updated.ref.key} (OCPI {updated.ocpi_version}): new tokens both ways.")
 
 

@@ -39,6 +39,8 @@ class Target:
     versions_url: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     local: bool = False
+    # The eMSP backend's API (POST {url}/{command}, GET {url}/{command_id}); IAM (SigV4) on AWS.
+    emsp_api_url: str | None = None
 
     def settings(self) -> Any:
         """The stack's settings as its functions see them (from its parameters)."""
@@ -50,6 +52,8 @@ class Target:
             "cpo_country_code": p.get("CpoCountryCode", "NL"),
             "cpo_party_id": p.get("CpoPartyId", "CPO"),
             "cpo_parties": p.get("CpoParties") or (),
+            "roles": p.get("Roles") or "CPO,EMSP",
+            "emsp_parties": p.get("EmspParties") or "NL*EMS",
             "ocpi_versions": p.get("OcpiVersions") or "2.1.1,2.2.1,2.3.0",
             "business_name": p.get("BusinessName") or "OCPI Commands",
             "token_a_validity_days": p.get("TokenAValidityDays") or 7,
@@ -110,6 +114,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
             versions_url=f"{args.api_url.rstrip('/')}/ocpi/versions",
             parameters=defaults,
             local=True,
+            emsp_api_url=f"{args.api_url.rstrip('/')}/emsp/v1/commands",
         )
     stack, region = args.stack, args.region
     if args.config_env:
@@ -139,6 +144,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         parameters.get("CredentialsCacheTtlSeconds"),
         versions_url=values.get("VersionsUrl"),
         parameters=parameters,
+        emsp_api_url=values.get("EmspCommandsApi"),
     )
 
 

@@ -27,6 +27,7 @@ class Routes:
         # As API Gateway: the most specific resource wins: a path without a greedy {proxy+} first
         # (/ocpi/{version}/credentials), then the longest literal prefix (/ocpi/{proxy+} before /{proxy+}).
         self.routes = sorted(routes, key=lambda r: ("+}" in r[1], -len(r[1].split("{", 1)[0])))
+        self.iam_resources = tpl.iam_resources(template)
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         """``(function logical id, resource path, path parameters)`` or ``None``."""

@@ -7,6 +7,7 @@ small eMSP endpoint showing the CommandResults that arrive.
 """
 
 import base64
+import ipaddress
 import json
 import signal
 import sys
@@ -59,6 +60,13 @@ class ApiServer:
                     self._gateway("MISSING_AUTHENTICATION_TOKEN")
                     return
                 function, resource, params = match
+                if (
+                    resource in server.routes.iam_resources
+                    and not ipaddress.ip_address(self.client_address[0]).is_loopback
+                ):
+                    # On AWS these routes need a SigV4 signature (AWS_IAM); locally only loopback clients.
+                    self._gateway("MISSING_AUTHENTICATION_TOKEN")
+                    return
                 headers = {k: v for k, v in self.headers.items()}
                 event = build_event(
                     self.command,
@@ -136,6 +144,10 @@ class Narrator:
         kind = item.get("type")
         if kind == "COMMAND":
             self._command(item)
+        elif kind == "SENT_COMMAND":
+            self._sent(item)
+        elif kind == "EMSP_EVENT" and record.get("eventName") == "INSERT":
+            self.say(f"eMSP event  {item.get('detail_type')}  {item.get('detail')}")
         elif kind == "RESERVATION":
             self.say(
                 f"reservation {item.get('reservation_id')} of {item.get('owner', {}).get('country_code')}*"
@@ -147,6 +159,26 @@ class Narrator:
                 f"session {item.get('session_id')} at {item.get('location_id')}/{item.get('evse_uid')}: "
                 f"{item.get('status')}"
             )
+
+    def _sent(self, item: dict[str, Any]) -> None:
+        """The eMSP side's commands: sent, the CPO's answer, the outcome."""
+        command_id = item["command_id"]
+        key = f"sent:{command_id}"
+        before = self._seen.get(key, {})
+        self._seen[key] = item
+        label = f"eMSP {item.get('command_type')} {command_id[:8]} -> {item.get('cpo_key')}"
+        if not before:
+            self.say(f"{label}  sending to {item.get('commands_url')} (result expected at {item.get('response_url')})")
+        answer = item.get("answer") or {}
+        if answer and not before.get("answer"):
+            response = (answer.get("response") or {}).get("result") or f"status_code {answer.get('ocpi_status_code')}"
+            self.say(
+                f"{label}  CPO answered {response} (HTTP {answer.get('http_status')}, timeout {item.get('timeout')} s)"
+            )
+        if item.get("status") != "PENDING" and before.get("status") != item.get("status"):
+            result = (item.get("result") or {}).get("result")
+            why = f"CommandResult {result}" if result else (item.get("reason") or "")
+            self.say(f"{label}  {item.get('status')}  {why}")
 
     def _command(self, item: dict[str, Any]) -> None:
         command_id = item["command_id"]
@@ -255,14 +287,43 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
         )
     lines += [
         f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
+        f"  eMSP API          {base}/emsp/v1/commands/{{command}}   (loopback only; on AWS: IAM)",
         "",
-        "Try:",
+        "Try the CPO side (as an eMSP partner would):",
         curl,
         "",
+        *emsp_tour(base, evse.get("uid", "1"), location.get("id", "LOC1")),
         "Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
+
+
+def emsp_tour(base: str, evse_uid: str, location_id: str) -> list[str]:
+    """The eMSP side's part of the banner: our eMSP (NL*EMS) sends a command to our CPO side (NL*CPO)."""
+    token = {
+        "country_code": "NL",
+        "party_id": "EMS",
+        "uid": "EMS-UID-1",
+        "type": "APP_USER",
+        "contract_id": "NL-EMS-C00001-X",
+        "issuer": "Local eMSP",
+        "valid": True,
+        "whitelist": "ALLOWED",
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+    body = {
+        "cpo": {"country_code": "NL", "party_id": "CPO"},
+        "request": {"token": token, "location_id": location_id, "evse_uid": evse_uid},
+    }
+    return [
+        "Try the eMSP side (it sends START_SESSION to the CPO side above; the CommandResult and the",
+        "Command Completed event are shown below, and GET shows the command's history):",
+        f"curl -s -X POST {base}/emsp/v1/commands/START_SESSION -H 'Content-Type: application/json' \\",
+        f"  -d '{json.dumps(body, separators=(',', ':'))}'",
+        f"curl -s {base}/emsp/v1/commands/<command_id>",
+        "",
+    ]
 
 
 def run(
@@ -311,7 +372,7 @@ def run(
         api = ApiServer(options.host, options.port, Routes(local.template), local.invoke, "local")
         local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api.port}"
         local.start()
-        counts = load_seed(Repository(local.table_name), seed)
+        counts = load_seed(Repository(local.table_name), seed, f"http://{options.host}:{api.port}")
         local.wait_stream_idle()
         local.stream_listeners.append(narrator.on_record)
         api.start()

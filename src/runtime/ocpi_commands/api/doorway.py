@@ -51,9 +51,13 @@ def _failure(exc: Exception, dialect: Dialect | None) -> HttpResponse:
     return transport.error_response(problem, timestamp)
 
 
-def _default_party() -> PartyRef | None:
+def cpo_parties() -> tuple[PartyRef, ...]:
+    return composition.settings().our_parties
+
+
+def _default_party(ours: Callable[[], tuple[PartyRef, ...]]) -> PartyRef | None:
     try:
-        return composition.settings().our_parties[0]
+        return ours()[0]
     except Exception:  # noqa: BLE001 - a broken configuration still gets its 3000 envelope with headers
         return None
 
@@ -64,7 +68,10 @@ def serve(
     route: Router,
     functional_version: Callable[[str], str | None],
     version_of: Callable[[str], str | None],
+    ours: Callable[[], tuple[PartyRef, ...]] = cpo_parties,
 ) -> dict[str, Any]:
+    """Answer one API Gateway event; ``ours`` are the parties a functional request may be addressed to
+    (OCPI-to-*): the CPO parties for the Commands receiver, the eMSP parties for CommandResults."""
     request = HttpRequest.from_apigw(event)
     meta = transport.request_meta(request.headers)
     start_invocation(context, correlation_id=meta.correlation_id, request_id=meta.request_id, path=request.path[:256])
@@ -80,13 +87,13 @@ def serve(
             raise NotFound(f"No OCPI endpoint at {request.path[:128]}")
         caller = _authenticate(request, functional)
         if functional:
-            meta = meta._replace(recipient=transport.recipient(request.headers, composition.settings().our_parties))
+            meta = meta._replace(recipient=transport.recipient(request.headers, ours()))
         found, params = route(request)
         response = found(Call(request, caller, meta, params))
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes an envelope
         response = _failure(exc, dialect)
     routing = None
     if functional and (dialect is None or dialect.routing_headers):
-        ours = meta.recipient or _default_party()
-        routing = transport.routing_headers(ours, caller.acting_as if caller else None)
+        sender = meta.recipient or _default_party(ours)
+        routing = transport.routing_headers(sender, caller.acting_as if caller else None)
     return transport.with_ids(response, meta, routing).to_apigw()

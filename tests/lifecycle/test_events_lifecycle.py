@@ -23,8 +23,8 @@ FUNCTIONS = {
     "cp-": "ChargePointEventsFunction",
     "simulator-": "ChargePointSimulatorFunction",
 }
-# api-*: tests/test_events_api.py; emsp-*: tests/emsp/test_emsp_events.py
-LIFECYCLE_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("api-", "emsp-")))
+# api-*: tests/test_events_api.py; emsp-*: tests/emsp/test_emsp_events.py; feed-*: tests/feed/test_feed_events.py
+LIFECYCLE_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("api-", "emsp-", "feed-")))
 
 
 def pending_command(stack, url):

@@ -38,7 +38,8 @@ class PullReport(NamedTuple):
     objects: int = 0
     applied: int = 0
     invalid: int = 0
-    total_count: int | None = None
+    total_count: int | None = None  # X-Total-Count of the first page
+    limit: int | None = None  # X-Limit: the page size the platform used (at most the limit asked)
     error: str | None = None
 
 
@@ -125,7 +126,8 @@ class Puller:
                     )
                     break
                 report = report._replace(
-                    total_count=page.total_count if report.total_count is None else report.total_count
+                    total_count=page.total_count if report.total_count is None else report.total_count,
+                    limit=page.limit if page.limit is not None else report.limit,
                 )
                 for raw in page.data:
                     outcome, last_updated = self._apply(kind, raw)

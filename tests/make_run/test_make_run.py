@@ -178,6 +178,49 @@ def test_operator_cli_reads_the_running_stack(server):
     assert "DE*TNM" in {p["party"] for p in json.loads(result.stdout)}
 
 
+def _cli(server, *args: str) -> subprocess.CompletedProcess:
+    command = [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "--local", "--aws-port", str(server.ports[1]), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+
+
+def _evse_status(server, location_id: str, evse_uid: str) -> str:
+    shown = _cli(server, "--json", "locations", "show", location_id)
+    assert shown.returncode == 0, shown.stderr
+    return next(e["status"] for e in json.loads(shown.stdout)["location"]["evses"] if e["uid"] == evse_uid)
+
+
+def _wait_evse_status(server, evse_uid: str, expected: str) -> None:
+    """Until the feed applied it (bounded; each look runs the CLI): what the next decision reads."""
+    deadline = time.monotonic() + 30
+    while _evse_status(server, "LOC1", evse_uid) != expected:
+        assert time.monotonic() < deadline, f"EVSE {evse_uid} never became {expected}"
+
+
+def test_the_tour_an_evse_that_just_went_out_of_order_is_refused_then_accepted_once_back(server, emsp):
+    """README tour, step 7: the platform publishes EVSE Status Changed; the next decision follows it."""
+    published = _cli(server, "simulator", "status", "LOC1", "3256", "OUTOFORDER")
+    assert published.returncode == 0, published.stderr
+    assert "Published EVSE Status Changed: LOC1/3256 OUTOFORDER" in published.stdout
+    _wait_evse_status(server, "3256", "OUTOFORDER")
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/tour-ooo"
+    _, _, body = server.request("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(url))
+    assert (body["status_code"], body["data"]["result"]) == (1000, "REJECTED")
+    assert body["data"]["message"][0]["text"] == "EVSE 3256 is outoforder"
+
+    shown = _cli(server, "locations", "show", "LOC1")
+    assert "OUTOFORDER" in shown.stdout and "from push" in shown.stdout, shown.stdout
+
+    assert _cli(server, "simulator", "status", "LOC1", "3256", "AVAILABLE").returncode == 0
+    _wait_evse_status(server, "3256", "AVAILABLE")
+    url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/START_SESSION/tour-back"
+    _, _, body = server.request("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", start_body(url))
+    assert body["data"] == {"result": "ACCEPTED", "timeout": TIMEOUT}
+    assert emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/tour-back", timeout=20)[0].json == {
+        "result": "ACCEPTED"
+    }
+    assert "location LOC1: EVSE 3256 OUTOFORDER (from push" in server.log.read_text()
+
+
 def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server, emsp):
     """400 requests at once from DE*TNM and FR*OTH: each answer is the one for its own caller.
 

@@ -127,6 +127,7 @@ class Narrator:
     def __init__(self, out: TextIO):
         self.out = out
         self._seen: dict[str, dict[str, Any]] = {}
+        self._statuses: dict[str, str] = {}  # the EVSE statuses told so far
         self._lock = threading.Lock()
 
     def say(self, text: str) -> None:
@@ -159,6 +160,20 @@ class Narrator:
                 f"session {item.get('session_id')} at {item.get('location_id')}/{item.get('evse_uid')}: "
                 f"{item.get('status')}"
             )
+        elif kind == "LOCATION" and record.get("eventName") == "MODIFY":
+            self._location(item)
+
+    def _location(self, item: dict[str, Any]) -> None:
+        """The EVSEs this write received (pushed, pulled or loaded) whose status is new: what decides next."""
+        for evse in (item.get("evse_map") or {}).values():
+            key = f"{item.get('location_id')}:{evse.get('uid')}"
+            received_now = evse.get("updated_at") == item.get("updated_at")
+            if received_now and self._statuses.get(key) != evse.get("status"):
+                self._statuses[key] = str(evse.get("status"))
+                self.say(
+                    f"location {item.get('location_id')}: EVSE {evse.get('uid')} {evse.get('status')}"
+                    f" (from {evse.get('update_source') or '?'}, last_updated {evse.get('last_updated')})"
+                )
 
     def _sent(self, item: dict[str, Any]) -> None:
         """The eMSP side's commands: sent, the CPO's answer, the outcome."""
@@ -358,7 +373,8 @@ def run(
     stop = stop or threading.Event()
     receiver: EmspReceiver | None = None
     api: ApiServer | None = None
-    local = LocalAws(server=True, server_port=options.aws_port, environment=environment)
+    # The schedules run as on AWS (the feed's watch every minute; the pull when its parameters are set).
+    local = LocalAws(server=True, server_port=options.aws_port, environment=environment, run_schedules=True)
     try:
         if options.receiver_port is not None:
 

@@ -263,7 +263,75 @@ def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
     out.append(("Cost per 1M accepted commands (US$)", cost_table(cost)))
     rows = [[t["target"], t["measured"], t["limit"], "PASS" if t["pass"] else "MISS"] for t in results["targets"]]
     out.append(("Targets", table(rows, ["target", "measured", "limit", "verdict"])))
+    if "live_data" in results:
+        out.append(live_data_section(results["live_data"]))
     return out
+
+
+LIVE_PHASES = {
+    "first_refresh": "full refresh, every Location new",
+    "refresh_10pct_changed": "full refresh again, 1 EVSE in 10 changed",
+    "status_changes": "EVSE Status Changed",
+}
+
+
+def live_data_section(live: dict[str, Any]) -> tuple[str, str]:
+    setup, check, meta = live["setup"], live["check"], live.get("run", {})
+    rows = []
+    for key, title in LIVE_PHASES.items():
+        phase = live[key]
+        calls = ", ".join(f"{k.split(':')[1]} {v / phase['events']:.2f}" for k, v in phase["dynamodb_calls"].items())
+        rows.append(
+            [
+                title,
+                str(phase["events"]),
+                _f(phase["seconds"]),
+                _f(phase["events_per_second"]),
+                _f(phase["wcu_per_event"], 2),
+                _f(phase["rcu_per_event"], 2),
+                calls,
+                str(phase["batch_item_failures"]),
+                str(phase["dead_letters"] + phase["handler_errors"]),
+            ]
+        )
+    body = table(
+        rows,
+        [
+            "phase",
+            "events",
+            "s",
+            "events/s",
+            "WCU / event",
+            "RCU / event",
+            "DynamoDB calls / event",
+            "batch item failures",
+            "dead letters + errors",
+        ],
+    )
+    load = meta.get("load_average_1min", {})
+    notes = (
+        f"\n\n{setup['locations']} Locations, {setup['evses']} EVSEs (5 per Location, OCPI 2.2.1 shape, "
+        f"{live['first_refresh']['item_bytes_written_median']} bytes per stored Location item). Path: {setup['path']}; "
+        f"{setup['queue_workers']} queue workers (FeedConcurrency 5, at most 4 locally). events/s: from the first "
+        "PutEvents until the queue is drained, publishing and applying overlapping, every call answered by moto "
+        "in-process (DynamoDB one request at a time): the emulation's speed on this machine, not Lambda's. WCU and "
+        "RCU: computed from the items' sizes (1 WCU per KB written, 1 RCU per 4 KB strongly consistent read), "
+        "including the feed's heartbeat (one UpdateItem per batch). After the run every stored EVSE was the last "
+        f"one published: {check['evses_stored']} of {check['evses_expected']}, {check['lost_updates']} lost. "
+        f"Functions' log output: {live['log_bytes_per_event']:.0f} bytes per event."
+    )
+    if "status_latency" in live:
+        latency = live["status_latency"]
+        notes += (
+            f" One EVSE Status Changed at a time, from PutEvents until applied (what the next decision reads): "
+            f"median {latency['median_ms']:.0f} ms, max {latency['max_ms']:.0f} ms over {latency['samples']}."
+        )
+    if meta:
+        notes += (
+            f" Run {meta.get('generated_at')}, {meta.get('duration_seconds', 0):.0f} s, code at {meta.get('commit')}; "
+            f"load average (1 min) {load.get('start', 0):.2f} at the start, {load.get('end', 0):.2f} at the end."
+        )
+    return f"Live data: a full refresh of {setup['locations']:,} Location events (bench/refresh.py)", body + notes
 
 
 def cost_table(cost: dict[str, Any]) -> str:
@@ -288,9 +356,20 @@ def cost_table(cost: dict[str, Any]) -> str:
     return table(rows, ["service", *paths, f"mix ({mix})"])
 
 
+def with_live_data(markdown: str, live: dict[str, Any]) -> str:
+    """``results.md`` with its live data section replaced (or added at the end); the rest as it was."""
+    title, body = live_data_section(live)
+    start = markdown.find("\n## Live data:")
+    if start >= 0:
+        following = markdown.find("\n## ", start + 1)
+        markdown = markdown[:start] + (markdown[following:] if following >= 0 else "\n")
+    return markdown.rstrip("\n") + f"\n\n## {title}\n\n{body}\n"
+
+
 def text(results: dict[str, Any]) -> str:
     parts = []
-    for title, body in sections(results):
+    chosen = [live_data_section(results["live_data"])] if results.get("only") == "live_data" else sections(results)
+    for title, body in chosen:
         parts.append(f"{title}\n\n{body}\n")
     return "\n".join(parts)
 

@@ -14,4 +14,3 @@ def test_another_moto_version_is_refused_with_what_to_do(monkeypatch):
         moto_patches.check_moto_version()
     message = str(refused.value)
     assert moto_patches.PINNED_MOTO in message and "9.9.9" in message and "make venv" in message
-

@@ -459,3 +459,27 @@ def test_a_2_2_1_hub_registers_and_acts_only_for_the_clients_its_roles_name(api,
     refused = for_client("DDD")
     assert (refused.status, refused.status_code) == (401, 2000) and "BE*DDD" in refused.body["status_message"]
     assert refused.headers["www-authenticate"] == "Token"
+
+
+def test_a_2_3_0_partner_with_open_enum_values_we_do_not_know_registers(api, credentials, partner, ddb):
+    """2.3.0's VersionNumber, ModuleID and Role are OpenEnums: values we do not know are kept, not refused."""
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party
+
+    ddb.put_party(
+        Party(
+            ref=ref("NL", "OE3"),
+            token_sha256=token_sha256("oe3-token-a"),
+            credentials_status=CredentialsStatus.TOKEN_A,
+            ocpi_version="2.3.0",
+        )
+    )
+    partner.versions = ["2.3.0", "2.4"]
+    partner.endpoints = ["credentials", "commands", "nloe3-tokens"]
+    sent = body(partner, token="oe3-token-b", roles=(("EMSP", "NL", "OE3"), ("NLOE3-PAYMENTS", "NL", "OE3")))
+    answer = credentials.call("POST", "/ocpi/2.3.0/credentials", sent, token="oe3-token-a")
+    assert answer.status_code == 1000, answer
+    party = ddb.get_party(ref("NL", "OE3"))
+    assert party.ocpi_version == "2.3.0" and party.role.value == "EMSP"
+    assert {e.identifier for e in party.endpoints} == {"credentials", "commands", "nloe3-tokens"}
+    assert [r.role for r in party.roles] == ["EMSP", "NLOE3-PAYMENTS"]

@@ -156,11 +156,15 @@ class LocalAws:
             self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
             self._mock.start()
         self.patches.install()
-        self._create_stack()
-        self.stream.start()
-        self.queues.start()
-        if self.run_schedules:
-            self.schedules.start()
+        try:
+            self._create_stack()
+            self.stream.start()
+            self.queues.start()
+            if self.run_schedules:
+                self.schedules.start()
+        except BaseException:
+            self.stop()  # nothing half-started stays behind (moto patched, a server listening)
+            raise
         reset_product_caches()
         return self
 
@@ -173,10 +177,21 @@ class LocalAws:
         self.patches.remove()
         if self._mock is not None:
             self._mock.stop()
+            self._mock = None
         if self._moto_server is not None:
+            self._reset_moto_server()
             self._moto_server.stop()
+            self._moto_server = None
         self._restore_environ()
         reset_product_caches()
+
+    def _reset_moto_server(self) -> None:
+        """moto's server keeps its backends in the process after it stops: the next stack starts empty."""
+        try:
+            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+            urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback moto server
+        except OSError:  # noqa: S110 - best effort at shutdown
+            pass
 
     def _stop_executions(self) -> None:
         try:

@@ -15,6 +15,11 @@ def cli(feed, *args: str) -> int:
     return main(["--table", feed.local.table_name, "--event-bus", feed.local.bus_name, *args])
 
 
+def printed_by_cli(captured: str) -> str:
+    """What the CLI printed, without the one-line JSON logs and metrics the stack's threads print meanwhile."""
+    return "\n".join(line for line in captured.splitlines() if not line.startswith('{"'))
+
+
 def test_simulator_status_publishes_as_the_platform_and_changes_the_next_decision(feed, capsys):
     assert cli(feed, "simulator", "status", "LOC1", "3256", "OUTOFORDER") == 0
     assert "Published EVSE Status Changed: LOC1/3256 OUTOFORDER" in capsys.readouterr().out
@@ -36,7 +41,7 @@ def test_locations_show_prints_when_and_from_where(feed, capsys):
     feed.settle()
     capsys.readouterr()
     assert cli(feed, "locations", "show", "LOC1") == 0
-    printed = "\n".join(line for line in capsys.readouterr().out.splitlines() if not line.startswith("{"))
+    printed = printed_by_cli(capsys.readouterr().out)
     lines = {line.split()[0]: line for line in printed.splitlines()[4:] if line.strip()}
     assert printed.startswith("Location LOC1   last_updated 2026-01-01T00:00:00")
     assert "feed     last heard from" in printed and "(push)" in printed
@@ -44,7 +49,7 @@ def test_locations_show_prints_when_and_from_where(feed, capsys):
     assert "from seed" in lines["SILENT"] or "from push" in lines["SILENT"]
 
     assert cli(feed, "--json", "locations", "show", "LOC1") == 0
-    shown = json.loads(capsys.readouterr().out.split('\n{"_aws"')[0])
+    shown = json.loads(printed_by_cli(capsys.readouterr().out))
     evses = {e["uid"]: e for e in shown["location"]["evses"]}
     assert evses["3257"]["status"] == "CHARGING" and evses["3257"]["update_source"] == "push"
     assert shown["feed_last_heard_from"]["source"] == "push" and shown["evse_status_max_age_minutes"] == 60

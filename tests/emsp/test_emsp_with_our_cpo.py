@@ -1,6 +1,5 @@
 """Our eMSP side against our own CPO side, over HTTP, as `make run` wires them (NL*EMS <-> NL*CPO)."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from emsp_support import TIMEOUT, start_request, token_for
@@ -59,12 +58,9 @@ def test_a_start_session_is_sent_accepted_and_its_result_resolves_it(emsp):
 
 
 def test_a_silent_charger_gets_the_cpo_sides_timeout_and_our_timer_does_not_fire(emsp):
-    started = time.monotonic()
     sent = _started(emsp, start_request(evse_uid="SILENT"))
     record = emsp.wait_status(sent["command_id"], ("RESULT_RECEIVED", "TIMED_OUT"), timeout=TIMEOUT + 10)
-    elapsed = time.monotonic() - started
     assert record.status.value == "RESULT_RECEIVED" and record.result["result"] == "TIMEOUT"
-    assert elapsed <= TIMEOUT + 1.5  # the CPO side's TIMEOUT comes within the timeout it announced
     description, history = emsp.wait_execution_done(sent["command_id"])
     assert "ResultTimeout" not in emsp.states_entered(history)
     (event,) = emsp.wait_events("Command Completed", sent["command_id"])

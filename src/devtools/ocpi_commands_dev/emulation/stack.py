@@ -10,7 +10,6 @@ import json
 import os
 import socket
 import threading
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +80,7 @@ class LocalAws:
         self._arn_to_function: dict[str, str] = {}
         self.endpoint_url: str | None = None
         self._saved_environ: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ what tests read
 
@@ -103,9 +103,13 @@ class LocalAws:
         return self.stream.wait_idle(timeout)
 
     def client(self, service: str) -> Any:
-        import boto3
+        """A client of this process's moto (created once per service: clients are thread-safe)."""
+        found = self._clients.get(service)
+        if found is None:
+            import boto3
 
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            found = self._clients.setdefault(service, boto3.client(service, region_name=REGION))
+        return found
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,7 +122,15 @@ class LocalAws:
 
     def start(self) -> "LocalAws":
         check_moto_version()
-        base_env = dict(BASE_ENVIRONMENT)
+        self._set_environ(dict(BASE_ENVIRONMENT))
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        from moto import mock_aws
+
+        # The functions of this process reach moto in-process (botocore's calls are dispatched to
+        # moto's backends without HTTP); other processes (the operator CLI) reach the same backends
+        # through moto's server, when there is one.
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
         if self.server:
             from moto.server import ThreadedMotoServer
 
@@ -126,22 +138,6 @@ class LocalAws:
             self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             self._moto_server.start()
             self.endpoint_url = f"http://127.0.0.1:{port}"
-            base_env["AWS_ENDPOINT_URL"] = self.endpoint_url
-            base_env["MOTO_PORT"] = str(port)
-            self._set_environ(base_env)
-            request = urllib.request.Request(  # noqa: S310 - loopback moto server
-                f"{self.endpoint_url}/moto-api/config",
-                data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-                method="POST",
-            )
-            urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback moto server
-        else:
-            from moto import mock_aws
-
-            self._set_environ(base_env)
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-            self._mock.start()
         self.patches.install()
         self._create_stack()
         self.stream.start()
@@ -158,6 +154,7 @@ class LocalAws:
         if self._moto_server is not None:
             self._moto_server.stop()
         self._restore_environ()
+        self._clients.clear()
         reset_product_caches()
 
     def _stop_executions(self) -> None:

@@ -21,8 +21,16 @@ class Routes:
     """The template's ``Api`` events: which function serves a method and path."""
 
     def __init__(self, template: dict[str, Any] | None = None):
-        template = template or tpl.load_template()
-        self.routes = [(m, p, f, _route_regex(p)) for m, p, f in tpl.api_routes(template)]
+        self.table = tpl.api_routes(template or tpl.load_template())
+        self.routes = [(m, p, f, _route_regex(p)) for m, p, f in self.table]
+
+    @classmethod
+    def of(cls, table: list[tuple[str, str, str]]) -> "Routes":
+        """Routes from ``(method, path, function)`` rows (``tpl.api_routes``), without reading a template."""
+        routes = cls.__new__(cls)
+        routes.table = list(table)
+        routes.routes = [(m, p, f, _route_regex(p)) for m, p, f in routes.table]
+        return routes
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         """``(function logical id, resource path, path parameters)`` or ``None``."""

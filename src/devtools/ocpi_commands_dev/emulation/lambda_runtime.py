@@ -68,13 +68,17 @@ class InProcessLambda:
         functions: dict[str, FunctionSpec],
         name_prefix: str,
         on_invocation: Callable[[Invocation], None] | None = None,
-        async_workers: int = 32,
+        async_workers: int = 64,
     ):
         self.functions = functions
         self.name_prefix = name_prefix
         self.on_invocation = on_invocation
         self.invocations: list[Invocation] = []
         self.errors: list[Invocation] = []
+        # Where handlers run: this process (tests), or a function worker (``workers.FunctionWorker.invoke``).
+        self.remote: Callable[[str, dict[str, Any]], Any] | None = None
+        # make run keeps no history of invocations (it would grow for as long as it runs).
+        self.record = True
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=async_workers, thread_name_prefix="lambda-async")
         self.stopping = threading.Event()
@@ -86,20 +90,27 @@ class InProcessLambda:
 
     def invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
         """Run a function's real handler as Lambda would (raises what the handler raises)."""
-        spec = self.functions[logical_id]
-        context = FunctionContext(function_name=f"{self.name_prefix}-{logical_id}", timeout_seconds=spec.timeout)
         record = Invocation(logical_id, event, asynchronous=asynchronous)
         try:
-            record.result = self._handler(logical_id)(event, context)
+            if self.remote is not None:
+                record.result = self.remote(logical_id, event)
+            else:
+                spec = self.functions[logical_id]
+                context = FunctionContext(
+                    function_name=f"{self.name_prefix}-{logical_id}", timeout_seconds=spec.timeout
+                )
+                record.result = self._handler(logical_id)(event, context)
             return record.result
         except BaseException as exc:
             record.error = exc
-            with self._lock:
-                self.errors.append(record)
+            if self.record:
+                with self._lock:
+                    self.errors.append(record)
             raise
         finally:
-            with self._lock:
-                self.invocations.append(record)
+            if self.record:
+                with self._lock:
+                    self.invocations.append(record)
             if self.on_invocation:
                 self.on_invocation(record)
 

@@ -18,9 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from ocpi_commands_dev.emulation import template as tpl
 from ocpi_commands_dev.emulation.apigw import Routes, build_event
 from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
-from ocpi_commands_dev.emulation.stack import LocalAws
+from ocpi_commands_dev.emulation.stack import LocalAws, free_port
+from ocpi_commands_dev.emulation.workers import WorkerApi
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 
@@ -286,8 +288,10 @@ def run(
     narrator = Narrator(out)
     stop = stop or threading.Event()
     receiver: EmspReceiver | None = None
-    api: ApiServer | None = None
-    local = LocalAws(server=True, server_port=options.aws_port, environment=environment)
+    local = LocalAws(server=True, server_port=options.aws_port, environment=environment, worker=True)
+    api_port = options.port or free_port()
+    local.worker_api = WorkerApi(options.host, api_port, "local", tpl.api_routes(local.template))
+    local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api_port}"
     try:
         if options.receiver_port is not None:
 
@@ -298,14 +302,11 @@ def run(
                 )
 
             receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
-        api = ApiServer(options.host, options.port, Routes(local.template), local.invoke, "local")
-        local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api.port}"
         local.start()
         counts = load_seed(Repository(local.table_name), seed)
         local.wait_stream_idle()
         local.stream_listeners.append(narrator.on_record)
-        api.start()
-        print(banner(options, api.port, seed, receiver.url if receiver else None), file=out, flush=True)
+        print(banner(options, api_port, seed, receiver.url if receiver else None), file=out, flush=True)
         narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         if ready is not None:
             ready.set()
@@ -322,8 +323,6 @@ def run(
                 signal.signal(signal.SIGTERM, previous)
         print("\nStopping...", file=out, flush=True)
     finally:
-        if api is not None:
-            api.stop()
         local.stop()
         if receiver is not None:
             receiver.stop()

@@ -17,6 +17,7 @@ from typing import Any
 from ocpi_commands_dev.emulation import template as tpl
 from ocpi_commands_dev.emulation.lambda_runtime import REGION, InProcessLambda, Invocation, StreamMapping
 from ocpi_commands_dev.emulation.moto_patches import MotoPatches, check_moto_version
+from ocpi_commands_dev.emulation.workers import FunctionWorker, WorkerApi
 
 STACK = "ocpi-local"
 
@@ -56,6 +57,8 @@ class LocalAws:
         server_port: int | None = None,
         simulator: bool = True,
         on_invocation: Callable[[Invocation], None] | None = None,
+        worker: bool = False,
+        worker_api: WorkerApi | None = None,
     ):
         self.template = tpl.load_template()
         defaults = {k: str(v.get("Default", "")) for k, v in self.template.get("Parameters", {}).items()}
@@ -81,6 +84,11 @@ class LocalAws:
         self.endpoint_url: str | None = None
         self._saved_environ: dict[str, str | None] = {}
         self._clients: dict[str, Any] = {}
+        # make run: the handlers (and the API) run in a function worker process (``workers``).
+        self.use_worker = worker
+        self.worker_api = worker_api
+        self.worker: FunctionWorker | None = None
+        self.deployed: list[str] = []
 
     # ------------------------------------------------------------------ what tests read
 
@@ -142,12 +150,26 @@ class LocalAws:
         self._create_stack()
         self.stream.start()
         reset_product_caches()
+        if self.use_worker:
+            self._start_worker()
         return self
+
+    def _start_worker(self) -> None:
+        specs = {
+            logical_id: {"handler": self.functions[logical_id].handler, "timeout": self.functions[logical_id].timeout}
+            for logical_id in self.deployed
+        }
+        self.worker = FunctionWorker(specs, self.worker_api, os.environ.get("POWERTOOLS_LOG_LEVEL")).start()
+        self.runtime.remote = self.worker.invoke
+        self.runtime.record = False
 
     def stop(self) -> None:
         self.runtime.stop()
         self.stream.stop()
         self._stop_executions()
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
         self.patches.remove()
         if self._mock is not None:
             self._mock.stop()
@@ -236,6 +258,7 @@ class LocalAws:
                 Timeout=min(spec.timeout, 900),
             )["FunctionArn"]
             self._arn_to_function[name] = logical_id
+        self.deployed = list(arns)
         definition, substitutions = tpl.state_machine(self.template)
         values = {k: arns[v["Fn::GetAtt"][0]] for k, v in substitutions.items()}
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(

@@ -42,8 +42,9 @@ And two that make every request cheaper:
 14. ``DepthFirstTraverser.traverse_node_recursively``, which each of the ten validation passes of
     an UpdateExpression runs over every node (half of an UpdateItem's time): the same traversal,
     with the answers to "is this a node?" and "does this pass process this node class?" kept per
-    class, instead of two ABC ``isinstance`` checks and a new dict of bound methods per node. (The
-    node classes are ABCs that nothing registers virtual subclasses with, so the class decides.)
+    class, instead of two ABC ``isinstance`` checks and a new dict of bound methods per node; and
+    ``Node.find_clauses`` (called at every level of the tree by the clause-count check) likewise.
+    (The node classes are ABCs that nothing registers virtual subclasses with: the class decides.)
 15. The copy of an UpdateExpression tree its validator makes (``validators.deepcopy``): a pickle
     round trip, the same copy (cycles and shared nodes included) about three times faster.
 16. ``ConditionExpressionParser._lex_condition_expression``: the tokens of a condition depend on its
@@ -336,6 +337,26 @@ class MotoPatches:
             return node
 
         self._patch(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively)
+
+        from moto.dynamodb.parsing.ast_nodes import Expression, UpdateExpressionFunction  # type: ignore[attr-defined]
+
+        descends: dict[type, bool] = {}
+
+        def find_clauses(node: Any, clause_types: Any) -> list[Any]:
+            clauses = []
+            for child in node.children or []:
+                child_class = type(child)
+                if child_class in clause_types:
+                    clauses.append(child)
+                    continue
+                found = descends.get(child_class)
+                if found is None:
+                    found = descends[child_class] = issubclass(child_class, (Expression, UpdateExpressionFunction))
+                if found:
+                    clauses.extend(find_clauses(child, clause_types))
+            return clauses
+
+        self._patch(Node, "find_clauses", find_clauses)
 
         def item_init(item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
             item.hash_key = hash_key

@@ -288,7 +288,7 @@ def run(
     narrator = Narrator(out)
     stop = stop or threading.Event()
     receiver: EmspReceiver | None = None
-    local = LocalAws(server=True, server_port=options.aws_port, environment=environment, worker=True)
+    local = LocalAws(server=True, server_port=options.aws_port, environment=environment, processes=True)
     api_port = options.port or free_port()
     local.worker_api = WorkerApi(options.host, api_port, "local", tpl.api_routes(local.template))
     local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api_port}"

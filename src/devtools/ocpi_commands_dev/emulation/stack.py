@@ -14,7 +14,9 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from ocpi_commands_dev.emulation import ipc
 from ocpi_commands_dev.emulation import template as tpl
+from ocpi_commands_dev.emulation.dynamodb_service import DynamoDBService, forward_dynamodb
 from ocpi_commands_dev.emulation.lambda_runtime import REGION, InProcessLambda, Invocation, StreamMapping
 from ocpi_commands_dev.emulation.moto_patches import MotoPatches, check_moto_version
 from ocpi_commands_dev.emulation.workers import FunctionWorker, WorkerApi
@@ -57,7 +59,7 @@ class LocalAws:
         server_port: int | None = None,
         simulator: bool = True,
         on_invocation: Callable[[Invocation], None] | None = None,
-        worker: bool = False,
+        processes: bool = False,
         worker_api: WorkerApi | None = None,
     ):
         self.template = tpl.load_template()
@@ -84,10 +86,13 @@ class LocalAws:
         self.endpoint_url: str | None = None
         self._saved_environ: dict[str, str | None] = {}
         self._clients: dict[str, Any] = {}
-        # make run: the handlers (and the API) run in a function worker process (``workers``).
-        self.use_worker = worker
+        # make run: DynamoDB and the functions (with the API) in processes of their own (``workers``).
+        self.processes = processes
         self.worker_api = worker_api
         self.worker: FunctionWorker | None = None
+        self.dynamodb: DynamoDBService | None = None
+        self._hub: ipc.Hub | None = None
+        self._undo_forward: Callable[[], None] | None = None
         self.deployed: list[str] = []
 
     # ------------------------------------------------------------------ what tests read
@@ -108,6 +113,8 @@ class LocalAws:
         return self.runtime.invoke(logical_id, event, asynchronous)
 
     def wait_stream_idle(self, timeout: float = 10.0) -> bool:
+        if self.dynamodb is not None and not self.dynamodb.sync(timeout):
+            return False
         return self.stream.wait_idle(timeout)
 
     def client(self, service: str) -> Any:
@@ -147,19 +154,31 @@ class LocalAws:
             self._moto_server.start()
             self.endpoint_url = f"http://127.0.0.1:{port}"
         self.patches.install()
+        if self.processes:
+            ipc.tune_threads()
+            self._hub = ipc.Hub()
+            self.dynamodb = DynamoDBService(self._hub, self.stream.put).start()
+            self._undo_forward = forward_dynamodb(self.dynamodb)
         self._create_stack()
         self.stream.start()
         reset_product_caches()
-        if self.use_worker:
+        if self.processes:
             self._start_worker()
         return self
 
     def _start_worker(self) -> None:
+        assert self._hub is not None and self.dynamodb is not None and self.dynamodb.address is not None
         specs = {
             logical_id: {"handler": self.functions[logical_id].handler, "timeout": self.functions[logical_id].timeout}
             for logical_id in self.deployed
         }
-        self.worker = FunctionWorker(specs, self.worker_api, os.environ.get("POWERTOOLS_LOG_LEVEL")).start()
+        self.worker = FunctionWorker(
+            self._hub,
+            specs,
+            self.worker_api,
+            os.environ.get("POWERTOOLS_LOG_LEVEL"),
+            routes={"dynamodb": self.dynamodb.address},
+        ).start()
         self.runtime.remote = self.worker.invoke
         self.runtime.record = False
 
@@ -170,6 +189,15 @@ class LocalAws:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+        if self._undo_forward is not None:
+            self._undo_forward()
+            self._undo_forward = None
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
+            self.dynamodb = None
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
         self.patches.remove()
         if self._mock is not None:
             self._mock.stop()

@@ -7,7 +7,9 @@
   failures retried from the first failed record).
 """
 
+import collections
 import importlib
+import itertools
 import queue
 import threading
 import time
@@ -82,6 +84,8 @@ class InProcessLambda:
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=async_workers, thread_name_prefix="lambda-async")
         self.stopping = threading.Event()
+        self._queued: collections.OrderedDict[int, float] = collections.OrderedDict()  # ticket -> queued at
+        self._tickets = itertools.count()
 
     def _handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         module_name, _, attr = self.functions[logical_id].handler.rpartition(".")
@@ -116,8 +120,13 @@ class InProcessLambda:
 
     def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
         """Lambda's asynchronous invocation: queued, retried twice on error."""
+        ticket = next(self._tickets)
+        with self._lock:
+            self._queued[ticket] = time.monotonic()
 
         def run() -> None:
+            with self._lock:
+                self._queued.pop(ticket, None)
             for attempt in range(3):
                 if self.stopping.is_set():
                     return
@@ -128,6 +137,13 @@ class InProcessLambda:
                     time.sleep(0.2 * (attempt + 1))
 
         self._executor.submit(run)
+
+    def queued(self) -> tuple[int, float]:
+        """Asynchronous invocations waiting for a free worker: how many, and how long the oldest has waited."""
+        with self._lock:
+            if not self._queued:
+                return 0, 0.0
+            return len(self._queued), time.monotonic() - next(iter(self._queued.values()))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -143,12 +159,22 @@ class StreamMapping:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._arrivals: collections.deque[float] = collections.deque()  # when each waiting record arrived
 
     def add(self, logical_id: str, filters: list[dict[str, Any]], batch_size: int) -> None:
         self.mappings.append((logical_id, filters, batch_size))
 
     def put(self, record: dict[str, Any]) -> None:
+        self._arrivals.append(time.monotonic())
         self._queue.put(record)
+
+    def lag(self) -> tuple[int, float]:
+        """Records waiting for the functions: how many, and how long the oldest has waited."""
+        waiting = len(self._arrivals)
+        try:
+            return waiting, (time.monotonic() - self._arrivals[0]) if waiting else 0.0
+        except IndexError:
+            return 0, 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._pump, name="ddb-stream-esm", daemon=True)
@@ -193,6 +219,8 @@ class StreamMapping:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+                    if self._arrivals:
+                        self._arrivals.popleft()
 
     def _process(self, batch: list[dict[str, Any]]) -> None:
         for listener in list(self.listeners):

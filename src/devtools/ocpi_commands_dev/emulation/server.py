@@ -14,12 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
 from ocpi_commands_dev.emulation import template as tpl
 from ocpi_commands_dev.emulation.apigw import Routes, build_event
+from ocpi_commands_dev.emulation.http_server import HttpServer, Request, Response, ocpi_error
 from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
 from ocpi_commands_dev.emulation.stack import LocalAws, free_port
 from ocpi_commands_dev.emulation.workers import WorkerApi
@@ -27,95 +27,60 @@ from ocpi_commands_dev.emulation.workers import WorkerApi
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    # The standard library's default backlog (5) resets connections beyond a few parallel clients.
-    request_queue_size = 128
-
-
 class ApiServer:
-    """HTTP -> API Gateway event -> the function's handler, on a thread per request."""
+    """The local API Gateway: HTTP (``http.HttpServer``) -> API Gateway event -> the function's handler."""
 
-    def __init__(self, host: str, port: int, routes: Routes, invoke: Callable[[str, dict[str, Any]], Any], stage: str):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: Routes,
+        invoke: Callable[[str, dict[str, Any]], Any],
+        stage: str,
+        workers: int = 32,
+    ):
         self.routes = routes
-        server = self
+        self.invoke = invoke
+        self.stage = stage
+        self.httpd = HttpServer(host, port, self._handle, workers=workers, max_body=API_GATEWAY_MAX_BODY, name="api")
+        self.port = self.httpd.port
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                path, _, query = self.path.partition("?")
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > API_GATEWAY_MAX_BODY:
-                    self._send(
-                        413, {"Content-Type": "application/json"}, json.dumps({"message": "Request Too Long"}).encode()
-                    )
-                    return
-                body = self.rfile.read(length) if length else None
-                match = server.routes.match(self.command, path)
-                if match is None:  # what API Gateway answers for a route it does not have
-                    self._send(
-                        403,
-                        {"Content-Type": "application/json"},
-                        json.dumps({"message": "Missing Authentication Token"}).encode(),
-                    )
-                    return
-                function, resource, params = match
-                headers = {k: v for k, v in self.headers.items()}
-                event = build_event(
-                    self.command,
-                    path,
-                    headers,
-                    body,
-                    resource=resource,
-                    path_parameters=params,
-                    query=query,
-                    stage=stage,
-                    domain_name=self.headers.get("Host", "localhost"),
-                    source_ip=self.client_address[0],
-                )
-                try:
-                    response = invoke(function, event)
-                except Exception:  # what API Gateway answers when the integration fails
-                    self._send(
-                        502,
-                        {"Content-Type": "application/json"},
-                        json.dumps({"message": "Internal server error"}).encode(),
-                    )
-                    return
-                out_headers = dict(response.get("headers") or {})
-                for name, values in (response.get("multiValueHeaders") or {}).items():
-                    out_headers[name] = values[-1]
-                payload = response.get("body") or ""
-                data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self._send(int(response.get("statusCode", 200)), out_headers, data)
-
-            def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name.lower() not in ("content-length", "connection"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-api", daemon=True)
+    def _handle(self, request: Request) -> Response:
+        path, _, query = request.target.partition("?")
+        match = self.routes.match(request.method, path)
+        if match is None:  # what API Gateway answers for a route it does not have (DEFAULT_4XX)
+            return ocpi_error(403, "Missing Authentication Token", request.headers)
+        function, resource, params = match
+        headers = dict(request.headers)
+        event = build_event(
+            request.method,
+            path,
+            headers,
+            request.body or None,
+            resource=resource,
+            path_parameters=params,
+            query=query,
+            stage=self.stage,
+            domain_name=request.header("Host") or "localhost",
+            source_ip=request.client[0],
+        )
+        try:
+            answer = self.invoke(function, event)
+        except Exception:  # noqa: BLE001 - what API Gateway answers when the integration fails (DEFAULT_5XX)
+            return ocpi_error(502, "Internal server error", request.headers)
+        out_headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            out_headers[name] = values[-1]
+        payload = answer.get("body") or ""
+        data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+        return Response(int(answer.get("statusCode", 200)), out_headers, data)
 
     def start(self) -> "ApiServer":
-        self._thread.start()
+        self.httpd.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
 
 
 class Narrator:
@@ -183,6 +148,78 @@ class Narrator:
             detail = f"HTTP {last.get('http_status')}" if last.get("http_status") else (last.get("error") or "")
             word = "delivered" if status == "DELIVERED" else "NOT delivered"
             self.say(f"{label}  {word} to {item.get('response_url')} ({detail}, {len(attempts)} attempt(s))")
+
+
+class Overload:
+    """Says so when the local runtime falls behind: records waiting on the stream, asynchronous
+    invocations waiting for a worker, or commands past their timeout without a result."""
+
+    LAG = 2.0  # seconds behind that count as falling behind
+    EVERY = 5.0  # seconds between two warnings
+
+    def __init__(self, narrator: "Narrator", local: LocalAws, capacity: str):
+        self.narrator = narrator
+        self.local = local
+        self.capacity = capacity
+        self._deadlines: dict[str, float] = {}  # pending command id -> deadline (epoch)
+        self._lock = threading.Lock()
+        self._warned_at = 0.0
+        self._behind = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="overload", daemon=True)
+
+    def start(self) -> "Overload":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def on_record(self, record: dict[str, Any]) -> None:
+        image = record.get("dynamodb", {}).get("NewImage") or {}
+        if image.get("type", {}).get("S") != "COMMAND" or "command_id" not in image:
+            return
+        command_id, status = image["command_id"].get("S", ""), image.get("status", {}).get("S")
+        with self._lock:
+            if status == "PENDING" and "deadline_epoch" in image:
+                self._deadlines.setdefault(command_id, float(image["deadline_epoch"]["N"]))
+            else:
+                self._deadlines.pop(command_id, None)
+
+    def check(self) -> str | None:
+        """The warning to print now, if the runtime is behind."""
+        now = time.time()
+        stream, stream_age = self.local.stream.lag()
+        queued, queued_age = self.local.runtime.queued()
+        with self._lock:
+            late = [now - deadline for deadline in self._deadlines.values() if now - deadline > self.LAG]
+        parts = []
+        if stream_age > self.LAG:
+            parts.append(f"{stream} stream records waiting (oldest {stream_age:.1f} s)")
+        if queued_age > self.LAG:
+            parts.append(f"{queued} invocations waiting for a function worker (oldest {queued_age:.1f} s)")
+        if late:
+            parts.append(f"{len(late)} commands past their timeout without a result (by up to {max(late):.1f} s)")
+        if not parts:
+            return None
+        return (
+            "WARNING the local runtime is falling behind: " + "; ".join(parts) + ". Results will be late "
+            f"and may be TIMEOUT. {self.capacity} AWS scales beyond it."
+        )
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            warning = self.check()
+            now = time.monotonic()
+            if warning and now - self._warned_at >= self.EVERY:
+                self._warned_at, self._behind = now, True
+                self.narrator.say(warning)
+            elif not warning and self._behind:
+                self._behind = False
+                self.narrator.say("the local runtime has caught up")
+
+
+LOCAL_CAPACITY = "This machine's local runtime was measured at about 20 START_SESSION/s (README, make run under load);"
 
 
 @dataclass
@@ -292,38 +329,55 @@ def run(
     api_port = options.port or free_port()
     local.worker_api = WorkerApi(options.host, api_port, "local", tpl.api_routes(local.template))
     local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api_port}"
+    overload = Overload(narrator, local, LOCAL_CAPACITY)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if main:
+        # SIGTERM (process managers, test harnesses) stops as Ctrl-C does. The handler only raises:
+        # it must not take a lock the interrupted code may hold.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
-        if options.receiver_port is not None:
-
-            def show(received: Received) -> None:
-                narrator.say(
-                    f"eMSP received  {received.body.decode(errors='replace')}  at {received.path} "
-                    f"(X-Correlation-ID {received.header('X-Correlation-ID')})"
-                )
-
-            receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
-        local.start()
-        counts = load_seed(Repository(local.table_name), seed)
-        local.wait_stream_idle()
-        local.stream_listeners.append(narrator.on_record)
-        print(banner(options, api_port, seed, receiver.url if receiver else None), file=out, flush=True)
-        narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-        if ready is not None:
-            ready.set()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            while not stop.wait(0.5):
-                pass
+            if options.receiver_port is not None:
+
+                def show(received: Received) -> None:
+                    narrator.say(
+                        f"eMSP received  {received.body.decode(errors='replace')}  at {received.path} "
+                        f"(X-Correlation-ID {received.header('X-Correlation-ID')})"
+                    )
+
+                receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
+            local.start()
+            counts = load_seed(Repository(local.table_name), seed)
+            local.wait_stream_idle()
+            local.stream_listeners.extend([narrator.on_record, overload.on_record])
+            if local.worker is not None:
+                local.worker.on_exit = lambda code: narrator.say(f"the function worker stopped (exit code {code})")
+            overload.start()
+            print(banner(options, api_port, seed, receiver.url if receiver else None), file=out, flush=True)
+            narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            if ready is not None:
+                ready.set()
+            while not stop.is_set():  # no lock here: the signal handler interrupts a plain sleep
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-        print("\nStopping...", file=out, flush=True)
+            if main:  # a second Ctrl-C does not interrupt the stop
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            print("\nStopping...", file=out, flush=True)
+            overload.stop()
+            local.stop()
+            if receiver is not None:
+                receiver.stop()
     finally:
-        local.stop()
-        if receiver is not None:
-            receiver.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("Stopped: nothing is left listening.", file=out, flush=True)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt

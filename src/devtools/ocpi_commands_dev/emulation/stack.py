@@ -184,11 +184,12 @@ class LocalAws:
 
     def stop(self) -> None:
         self.runtime.stop()
-        self.stream.stop()
-        self._stop_executions()
-        if self.worker is not None:
+        if self.worker is not None:  # first: the API stops listening, pending invocations end at once
             self.worker.stop()
             self.worker = None
+        self.stream.stop()
+        if not self.processes:  # in one process, the executions' threads would go on calling handlers
+            self._stop_executions()
         if self._undo_forward is not None:
             self._undo_forward()
             self._undo_forward = None

@@ -36,6 +36,9 @@ venv: $(STAMP) ## Create the virtualenv from the pinned requirements
 test: lint validate ## lint (ruff, mypy), validate, then run the whole test suite (what CI runs)
 	$(PY) -m pytest
 
+interop: $(STAMP) ## The interop tier alone: the product against extrawest-ocpi (part of make test)
+	$(PY) -m pytest -q tests/interop
+
 unit: $(STAMP) ## The unit tests: no emulation, no network, seconds
 	$(PY) -m pytest -q tests/unit
 
@@ -68,4 +71,4 @@ build: $(SAM_STAMP) ## sam build into .aws-sam/ with the Lambda runtime's python
 clean: ## Remove the virtualenvs and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache .aws-sam .cache
 
-.PHONY: help venv test unit run load bench fuzz lint validate build clean
+.PHONY: help venv test interop unit run load bench fuzz lint validate build clean

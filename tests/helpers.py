@@ -29,7 +29,28 @@ OTHER_TOKEN = "other-emsp-token-c"
 HUB_TOKEN = "demo-hub-token-c"
 LEGACY_TOKEN = "legacy-emsp-token"
 TOKEN_A = "registration-token-a"
+OLD_TOKEN = "old-emsp-token-211"  # NL*OLD, on OCPI 2.1.1 (raw token)
+NEO_TOKEN = "neo-emsp-token-230"  # BR*NEO, on OCPI 2.3.0
 COMMANDS = "/ocpi/cpo/2.2.1/commands"
+
+
+def commands_path(version: str) -> str:
+    return f"/ocpi/cpo/{version}/commands"
+
+
+def token_211(**overrides: Any) -> dict[str, Any]:
+    """An OCPI 2.1.1 Token: ``auth_id``, and no owner (the credentials name it)."""
+    token = {
+        "uid": "OLD-UID-1",
+        "type": "RFID",
+        "auth_id": "NL-OLD-C1",
+        "issuer": "Old eMSP",
+        "valid": True,
+        "whitelist": "ALLOWED",
+        "last_updated": "2018-12-10T17:16:15Z",
+    }
+    token.update(overrides)
+    return token
 
 
 def auth(token: str) -> str:
@@ -57,12 +78,14 @@ def seed() -> dict[str, Any]:
 
 
 class Api:
-    """Calls the API function's handler with API Gateway events, as API Gateway would."""
+    """Calls the API function's handler with API Gateway events, as API Gateway would.
 
-    def __init__(self) -> None:
-        from ocpi_commands.handlers import api
+    ``function="credentials"`` calls the Credentials function instead (its route in template.yaml)."""
 
-        self.module = api
+    def __init__(self, function: str = "api") -> None:
+        import importlib
+
+        self.module = importlib.import_module(f"ocpi_commands.handlers.{function}")
 
     def call(
         self,
@@ -72,12 +95,13 @@ class Api:
         token: str | None = DEMO_TOKEN,
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
+        raw_token: bool = False,
     ) -> "ApiAnswer":
         from ocpi_commands_dev.emulation.apigw import build_event
 
         all_headers = {"Content-Type": "application/json"}
         if token is not None:
-            all_headers["Authorization"] = auth(token)
+            all_headers["Authorization"] = f"Token {token}" if raw_token else auth(token)
         all_headers.update(headers or {})
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
         from ocpi_commands_dev.emulation.lambda_runtime import FunctionContext

@@ -33,6 +33,16 @@ EXPECTED = {
     "api-get-command-not-allowed.json": (405, 2000, None),
     "api-versions.json": (200, 1000, None),
     "api-version-details.json": (200, 1000, None),
+    "api-start-session-addressed-elsewhere.json": (200, 2001, None),
+    # OCPI 2.1.1 (NL*OLD, raw token, no routing headers) and 2.3.0 (BR*NEO)
+    "api-start-session-2.1.1.json": (200, 1000, "ACCEPTED"),
+    "api-reserve-now-2.1.1.json": (200, 1000, "ACCEPTED"),
+    "api-cancel-reservation-2.1.1.json": (200, 1000, "NOT_SUPPORTED"),  # 2.1.1 has no CANCEL_RESERVATION
+    "api-version-details-2.1.1.json": (200, 1000, None),
+    "api-version-details-2.3.0.json": (200, 1000, None),
+    "api-start-session-2.3.0.json": (200, 1000, "ACCEPTED"),  # TokenType EMAID
+    "api-unknown-command-2.3.0.json": (200, 1000, "NOT_SUPPORTED"),  # CommandType is an OpenEnum
+    "api-start-session-other-version.json": (200, 2000, "REJECTED"),  # a 2.2.1 partner on the 2.1.1 endpoint
 }
 API_EVENTS = sorted(p.name for p in EVENTS.glob("api-*.json"))
 

@@ -41,5 +41,20 @@ def test_schema_carries_the_spec_constraints():
     assert token["properties"]["last_updated"]["format"] == "date-time"
     whitelist = _resolve(doc, token["properties"]["whitelist"]["$ref"])
     assert whitelist["enum"] == ["ALWAYS", "ALLOWED", "ALLOWED_OFFLINE", "NEVER"]
-    envelope = schemas["CommandResponseEnvelope"]
+    envelope = schemas["CommandResponseEnvelope_2_2_1"]
     assert {"status_code", "timestamp"} <= set(envelope["required"])
+
+
+def test_one_document_per_version_with_that_versions_models():
+    old = openapi_document("2.1.1")
+    assert old["info"]["version"] == "2.1.1"
+    assert "/ocpi/cpo/2.1.1/commands/CANCEL_RESERVATION" not in old["paths"]
+    schemas = old["components"]["schemas"]
+    assert "auth_id" in schemas["Token"]["properties"] and "country_code" not in schemas["Token"]["properties"]
+    assert schemas["ReserveNow"]["properties"]["reservation_id"]["type"] == "integer"
+    assert schemas["StartSession"]["properties"]["location_id"]["maxLength"] == 39
+    assert "timeout" not in schemas["CommandResponse"]["properties"]
+    new = openapi_document("2.3.0")
+    token_type = new["components"]["schemas"]["Token"]["properties"]["type"]
+    assert "enum" not in token_type and "$ref" not in token_type  # an OpenEnum: any string
+    assert "/ocpi/cpo/2.3.0/commands/CANCEL_RESERVATION" in new["paths"]

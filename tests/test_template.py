@@ -36,8 +36,16 @@ def test_state_machine_substitutions_are_complete(template):
     assert "http:invoke" not in json.dumps(definition)
 
 
-def test_the_api_routes_every_ocpi_path_to_the_api_function(template):
-    assert tpl.api_routes(template) == [("ANY", "/ocpi/{proxy+}", "ApiFunction")]
+def test_the_api_routes_every_ocpi_path_to_the_api_function_and_credentials_to_theirs(template):
+    assert sorted(tpl.api_routes(template)) == [
+        ("ANY", "/ocpi/{proxy+}", "ApiFunction"),
+        ("ANY", "/ocpi/{version}/credentials", "CredentialsFunction"),
+    ]
+    from ocpi_commands_dev.emulation.apigw import Routes
+
+    routes = Routes(template)
+    assert routes.match("POST", "/ocpi/2.2.1/credentials")[0] == "CredentialsFunction"
+    assert routes.match("POST", "/ocpi/cpo/2.2.1/commands/START_SESSION")[0] == "ApiFunction"
 
 
 def test_table_definition_is_the_one_tests_use(template):

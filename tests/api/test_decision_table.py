@@ -329,6 +329,15 @@ def test_unlock_needs_the_permission(api):
     assert_envelope(api.command("UNLOCK_CONNECTOR", unlock()), 200, 1000, "ACCEPTED")
 
 
+def test_an_unknown_location_is_answered_first_2003(api):
+    """As the official diagram shows: unknown location -> 2003 + REJECTED, even without the UNLOCK
+    permission (FR*OTH has none) or with another party's Token."""
+    answer = api.command("UNLOCK_CONNECTOR", unlock(location_id="NOWHERE"), token=OTHER_TOKEN)
+    assert_envelope(answer, 200, 2003, "REJECTED", message_part="Unknown location")
+    foreign = start(location_id="NOWHERE", token=ocpi_token("FR", "OTH"))
+    assert_envelope(api.command("START_SESSION", foreign), 200, 2003, "REJECTED", message_part="Unknown location")
+
+
 @pytest.mark.parametrize(
     "overrides", [{"valid": False}, {"whitelist": "NEVER"}, {"valid": False, "whitelist": "NEVER"}]
 )

@@ -62,6 +62,33 @@ def test_routing_headers_without_request_routing_headers(api):
     assert (answer.headers["ocpi-to-country-code"], answer.headers["ocpi-to-party-id"]) == ("DE", "TNM")
 
 
+def test_a_request_addressed_to_another_party_is_refused_before_anything_else(api, ddb):
+    """FROM is always this CPO's identity: a request for XX*YYY is not answered as XX*YYY (2001)."""
+    headers = {**ROUTING, "OCPI-to-country-code": "XX", "OCPI-to-party-id": "YYY"}
+    answer = api.command("START_SESSION", {**BODY, "response_url": URL + "/xx"}, headers=headers)
+    assert (answer.status, answer.status_code) == (200, 2001)
+    assert "XX*YYY" in answer.body["status_message"] and "NL*CPO" in answer.body["status_message"]
+    assert (answer.headers["ocpi-from-country-code"], answer.headers["ocpi-from-party-id"]) == ("NL", "CPO")
+    assert not [i for i in ddb._scan_type("COMMAND")]
+    half = api.command("START_SESSION", BODY, headers={"OCPI-to-party-id": "CPO"})
+    assert half.status_code == 2001 and "together" in half.body["status_message"]
+
+
+def test_a_platform_with_several_cpo_parties_answers_as_the_one_addressed(api, ddb, monkeypatch):
+    from ocpi_commands.composition import reset
+
+    monkeypatch.setenv("CPO_PARTIES", "NL*CPO,NL*CP2")
+    reset()
+    headers = {**ROUTING, "OCPI-to-party-id": "cp2"}
+    answer = api.command("START_SESSION", {**BODY, "response_url": URL + "/cp2"}, headers=headers)
+    assert answer.result == "ACCEPTED"
+    assert (answer.headers["ocpi-from-country-code"], answer.headers["ocpi-from-party-id"]) == ("NL", "CP2")
+    [record] = ddb._scan_type("COMMAND")
+    assert record["cpo"] == {"country_code": "NL", "party_id": "CP2"}  # the CommandResult comes FROM NL*CP2 too
+    default = api.command("START_SESSION", {**BODY, "response_url": URL + "/default"})
+    assert default.headers["ocpi-from-party-id"] == "CPO"
+
+
 def test_versions_module_has_no_routing_headers(api):
     for path in ("/ocpi/versions", "/ocpi/2.2.1"):
         answer = api.call("GET", path, headers=ROUTING)
@@ -73,15 +100,17 @@ def test_versions_module_has_no_routing_headers(api):
 def test_versions_lists_the_commands_receiver(api):
     versions = api.call("GET", "/ocpi/versions")
     assert versions.status_code == 1000
-    [entry] = versions.data
-    assert entry["version"] == "2.2.1"
-    assert entry["url"].endswith("/ocpi/2.2.1")
+    assert [(e["version"], e["url"].rsplit("/ocpi/", 1)[1]) for e in versions.data] == [
+        ("2.1.1", "2.1.1"),
+        ("2.2.1", "2.2.1"),
+        ("2.3.0", "2.3.0"),
+    ]
     details = api.call("GET", "/ocpi/2.2.1")
     assert details.data["version"] == "2.2.1"
-    assert details.data["endpoints"] == [
-        {"identifier": "commands", "role": "RECEIVER", "url": details.data["endpoints"][0]["url"]}
-    ]
-    assert details.data["endpoints"][0]["url"].endswith("/ocpi/cpo/2.2.1/commands")
+    endpoints = {e["identifier"]: e for e in details.data["endpoints"]}
+    assert endpoints["commands"]["role"] == "RECEIVER"
+    assert endpoints["commands"]["url"].endswith("/ocpi/cpo/2.2.1/commands")
+    assert endpoints["credentials"]["url"].endswith("/ocpi/2.2.1/credentials")
 
 
 def test_versions_need_credentials(api):
@@ -93,8 +122,8 @@ def test_public_base_url_is_configuration(api, monkeypatch):
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://ocpi.cpo.example.com/")
     reset()
-    [entry] = api.call("GET", "/ocpi/versions").data
-    assert entry["url"] == "https://ocpi.cpo.example.com/ocpi/2.2.1"
+    urls = [entry["url"] for entry in api.call("GET", "/ocpi/versions").data]
+    assert "https://ocpi.cpo.example.com/ocpi/2.2.1" in urls
 
 
 def test_a_broken_configuration_still_answers_an_envelope(api, monkeypatch):

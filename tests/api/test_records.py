@@ -2,10 +2,9 @@
 
 import math
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from helpers import OTHER_TOKEN, ocpi_token
-from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.ocpi.types import parse_datetime
 
 URL = "https://emsp.example.com/cb/records/1"
@@ -66,11 +65,31 @@ def test_same_request_id_is_answered_the_same_and_recorded_once(api, ddb):
     assert len(commands(ddb)) == 1
 
 
-def test_same_response_url_while_pending_is_a_duplicate(api, ddb):
+def test_the_same_response_url_with_another_request_id_is_another_command(api, ddb):
+    """A response_url is no key: the same START_SESSION sent again is a new command, with its own result."""
     first = api.command("START_SESSION", body(), headers={"X-Request-ID": "a"})
     second = api.command("START_SESSION", body(), headers={"X-Request-ID": "b"})
-    assert second.data == first.data
-    assert len(commands(ddb)) == 1
+    assert first.result == second.result == "ACCEPTED"
+    assert len(commands(ddb)) == 2
+
+
+def test_reserve_now_then_cancel_on_the_same_per_reservation_url_are_both_accepted(api, ddb):
+    """The pattern of the OCPI examples: one URL per reservation, for RESERVE_NOW and CANCEL_RESERVATION."""
+
+    url = URL + "/reservation/RES-SEED-1"  # the seed's active reservation at LOC1
+    expiry = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reserve = {
+        "response_url": url,
+        "token": ocpi_token(),
+        "expiry_date": expiry,
+        "reservation_id": "RES-SEED-1",
+        "location_id": "LOC1",
+        "evse_uid": "3256",
+    }
+    assert api.command("RESERVE_NOW", reserve).result == "ACCEPTED"
+    cancel = api.command("CANCEL_RESERVATION", {"response_url": url, "reservation_id": "RES-SEED-1"})
+    assert (cancel.status_code, cancel.result) == (1000, "ACCEPTED")
+    assert sorted(c["command_type"] for c in commands(ddb)) == ["CANCEL_RESERVATION", "RESERVE_NOW"]
 
 
 def test_same_request_id_with_a_different_command_is_refused(api, ddb):
@@ -81,28 +100,6 @@ def test_same_request_id_with_a_different_command_is_refused(api, ddb):
     assert (other.status_code, other.result) == (2001, "REJECTED")
     assert "X-Request-ID" in other.body["status_message"]
     assert len(commands(ddb)) == 1
-
-
-def test_same_response_url_for_a_different_command_while_pending_is_refused(api, ddb):
-    api.command("START_SESSION", body())
-    other = api.command("START_SESSION", body(evse_uid="3257", connector_id="2"))
-    assert (other.status_code, other.result) == (2001, "REJECTED")
-    assert "response_url" in other.body["status_message"]
-
-
-def test_response_url_can_be_reused_after_the_timeout(api, ddb):
-    """eMSPs with one fixed response_url per command type are served once the earlier window closed."""
-    api.command("START_SESSION", body())
-    guard = keys.response_url_guard(ddb.get_command(commands(ddb)[0]["command_id"]).party, URL)
-    ddb.client.update_item(
-        TableName=ddb.table_name,
-        Key={"pk": {"S": guard["pk"]}, "sk": {"S": "IDEM"}},
-        UpdateExpression="SET expires_at = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
-    )
-    again = api.command("START_SESSION", body())
-    assert again.result == "ACCEPTED"
-    assert len(commands(ddb)) == 2
 
 
 def test_guards_are_per_party(api, ddb):

@@ -364,40 +364,41 @@ def test_the_same_request_id_with_another_body_is_flagged(repository):
     assert outcome.command.command_id == first.command_id
 
 
-def test_the_same_response_url_is_a_duplicate_while_the_first_command_runs(repository):
+def test_a_response_url_is_no_key_two_commands_may_name_it(repository):
+    """RESERVE_NOW then CANCEL_RESERVATION on one per-reservation URL, or the same START_SESSION sent
+    again after its result: each is its own command with its own CommandResult."""
     url = "https://emsp.example.com/cb/same"
     first, body = accept(url)
     assert repository.create_command(first, None, body).created
     again, again_body = accept(url)
-    outcome = repository.create_command(again, None, again_body)
-    assert (outcome.created, outcome.conflict, outcome.same_body) == (False, "response_url", True)
-    assert outcome.command.command_id == first.command_id
-    different, different_body = accept(url, connector_id="2")
-    outcome = repository.create_command(different, "fresh-request-id", different_body)
-    assert (outcome.created, outcome.conflict, outcome.same_body) == (False, "response_url", False)
-    assert outcome.command.command_id == first.command_id
-    assert repository.get_command(different.command_id) is None
-
-
-def test_when_both_guards_match_the_request_id_is_reported(repository):
-    first, body = accept("https://emsp.example.com/cb/both")
-    assert repository.create_command(first, "req-both", body).created
-    again, _ = accept("https://emsp.example.com/cb/both")
-    outcome = repository.create_command(again, "req-both", body)
-    assert (outcome.created, outcome.conflict, outcome.command.command_id) == (False, "request_id", first.command_id)
-
-
-def test_an_expired_response_url_guard_admits_a_new_command(repository):
-    url = "https://emsp.example.com/cb/reused"
-    long_ago = utc_now() - timedelta(seconds=120)
-    old = created(repository, response_url=url, timeout=60, accepted_at=long_ago)  # deadline passed a minute ago
-    new, body = accept(url)
-    outcome = repository.create_command(new, None, body)
-    assert outcome.created and outcome.command == new
-    assert repository.get_command(old.command_id) is not None and repository.get_command(new.command_id) is not None
-    # The guard now belongs to the new command.
+    assert again_body == body
+    assert repository.create_command(again, None, again_body).created
     third, third_body = accept(url)
-    assert repository.create_command(third, None, third_body).command.command_id == new.command_id
+    assert repository.create_command(third, "another-request", third_body).created
+    pending = {c.command_id for c in repository.list_pending_commands()}
+    assert pending == {first.command_id, again.command_id, third.command_id}
+
+
+def test_the_same_request_id_for_another_command_type_is_another_command(repository):
+    first, body = accept()
+    assert repository.create_command(first, "req-shared", body).created
+    stop = first.model_copy(update={"command_id": uuid.uuid4().hex, "command_type": CommandType.STOP_SESSION})
+    assert repository.create_command(stop, "req-shared", fingerprint("STOP_SESSION", {"session_id": "S1"})).created
+
+
+def test_an_expired_request_id_guard_admits_a_new_command(repository):
+    first, body = accept()
+    assert repository.create_command(first, "req-old", body).created
+    guard = keys.request_id_guard(first.party, "START_SESSION", "req-old")
+    repository.client.update_item(
+        TableName=repository.table_name,
+        Key={"pk": {"S": guard["pk"]}, "sk": {"S": "IDEM"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )  # a day has passed (neither engine deletes TTL-expired items)
+    again, _ = accept()
+    outcome = repository.create_command(again, "req-old", body)
+    assert outcome.created and outcome.command == again
 
 
 def test_concurrent_identical_requests_record_one_command(repository):

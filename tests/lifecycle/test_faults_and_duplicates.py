@@ -18,14 +18,20 @@ def executions(stack):
 
 @pytest.mark.parametrize(
     ("action", "error", "times"),
-    [("TransactWriteItems", BROKEN, 1), ("TransactWriteItems", THROTTLED, 10), ("GetItem", BROKEN, 1)],
+    [
+        ("TransactWriteItems", BROKEN, 1),  # with an X-Request-ID: the command and its guard, one transaction
+        ("TransactWriteItems", THROTTLED, 10),
+        ("PutItem", BROKEN, 1),  # without one: a single conditional put
+        ("GetItem", BROKEN, 1),
+    ],
 )
 def test_dynamodb_failure_in_the_api_answers_3000_and_leaves_nothing(stack, action, error, times):
     url = stack.url(f"fault/api/{action}/{error}")
     before = len(executions(stack))
     stack.local.inject_fault("dynamodb", action, error, times=times)
+    headers = {"X-Request-ID": f"fault-{action}-{error}"} if action == "TransactWriteItems" else {}
     try:
-        answer = stack.start_session(url)
+        answer = stack.start_session(url, headers=headers)
     finally:
         stack.local.clear_faults()
     assert (answer.status, answer.status_code) == (200, 3000)
@@ -40,7 +46,7 @@ def test_throttling_within_the_sdk_retries_is_invisible(stack):
     url = stack.url("fault/api/throttled-once")
     stack.local.inject_fault("dynamodb", "TransactWriteItems", THROTTLED, times=1)
     try:
-        assert stack.start_session(url).result == "ACCEPTED"
+        assert stack.start_session(url, headers={"X-Request-ID": "throttled-once"}).result == "ACCEPTED"
     finally:
         stack.local.clear_faults()
     assert stack.wait_delivered(url).result.value == "ACCEPTED"

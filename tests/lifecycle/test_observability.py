@@ -60,7 +60,7 @@ def test_a_command_life_emits_its_metrics(stack, capsys):
         assert "command_id" not in json.dumps(dims(document)) and "party" not in dims(document)
     received = by_name(documents, "CommandsReceived")
     assert any(d["CommandType"] == "START_SESSION" and d["Response"] == "ACCEPTED" for d in received)
-    assert set(dims(received[0])) == {"CommandType", "Response", "service"}
+    assert set(dims(received[0])) == {"CommandType", "Response", "OcpiVersion", "service"}
     results = by_name(documents, "CommandResults")
     assert {(d["CommandType"], d["Result"]) for d in results} >= {
         ("START_SESSION", "ACCEPTED"),

@@ -18,7 +18,7 @@ from ocpi_commands_dev.emulation.receiver import EmspReceiver
 from ocpi_commands_dev.emulation.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 3
+TIMEOUT = 5  # the wait for the charge point is 3 s (the margin is at most half the timeout)
 pytestmark = pytest.mark.make_run
 
 
@@ -125,7 +125,7 @@ def test_silent_charger_gives_timeout_at_the_announced_time(server, emsp):
     assert body["data"] == {"result": "ACCEPTED", "timeout": TIMEOUT}
     [post] = emsp.wait_for("/ocpi/emsp/2.2.1/commands/START_SESSION/run-silent", timeout=TIMEOUT + 15)
     assert post.json == {"result": "TIMEOUT"}
-    assert TIMEOUT <= post.at - sent <= TIMEOUT + 4
+    assert TIMEOUT - 3 <= post.at - sent < TIMEOUT  # within the announced timeout (margin 2 s here)
 
 
 def test_unknown_location_is_2003(server, emsp):

@@ -108,8 +108,50 @@ def test_cache_is_bounded():
     assert len(cache._entries) == 10
 
 
+def test_a_hub_acts_only_for_the_clients_it_is_registered_for():
+    """A hub without a client list acts for no one (it once could act for any party)."""
+    bare = party("hub", ref=PartyRef(country_code="NL", party_id="HUB"), role=PartyRole.HUB)
+    with pytest.raises(Unauthorized, match="BE\\*ABC"):
+        identify_caller(
+            bare,
+            CredentialsStatus.REGISTERED,
+            {"ocpi-from-country-code": "BE", "ocpi-from-party-id": "ABC"},
+            functional_module=True,
+        )
+    hub = bare.model_copy(update={"hub_clients": ("BE*ABC",)})
+    with pytest.raises(Unauthorized, match="DE\\*TNM"):
+        identify_caller(
+            hub,
+            CredentialsStatus.REGISTERED,
+            {"ocpi-from-country-code": "DE", "ocpi-from-party-id": "TNM"},
+            functional_module=True,
+        )
+
+
+def test_a_platform_with_several_roles_names_the_one_acting():
+    from ocpi_commands.domain.model import CredentialsRole
+
+    platform = party(
+        "multi",
+        roles=(
+            CredentialsRole(role="EMSP", country_code="DE", party_id="TNM"),
+            CredentialsRole(role="EMSP", country_code="DE", party_id="TN2"),
+        ),
+    )
+    headers = {"ocpi-from-country-code": "de", "ocpi-from-party-id": "tn2"}
+    assert identify_caller(platform, CredentialsStatus.REGISTERED, headers, True).acting_as.key == "DE*TN2"
+    assert identify_caller(platform, CredentialsStatus.REGISTERED, {}, True).acting_as.key == "DE*TNM"
+    with pytest.raises(Unauthorized, match="FR\\*OTH"):
+        identify_caller(
+            platform,
+            CredentialsStatus.REGISTERED,
+            {"ocpi-from-country-code": "FR", "ocpi-from-party-id": "OTH"},
+            True,
+        )
+
+
 def test_hub_caller_from_headers():
-    hub = party("hub", ref=PartyRef(country_code="NL", party_id="HUB"), role=PartyRole.HUB)
+    hub = party("hub", ref=PartyRef(country_code="NL", party_id="HUB"), role=PartyRole.HUB, hub_clients=("BE*ABC",))
     caller = identify_caller(
         hub,
         CredentialsStatus.REGISTERED,

@@ -74,8 +74,29 @@ def test_a_command_the_cpo_does_not_support_is_not_supported_before_anything_els
 
 
 def test_unlock_is_opt_in_per_party():
-    decision = decisions.precheck(CommandType.UNLOCK_CONNECTOR, URL, ctx(permissions=DEFAULT_PERMISSIONS))
+    unlock = UnlockConnector(response_url=URL, location_id="LOC1", evse_uid="1", connector_id="1")
+    decision = decisions.decide_unlock_connector(unlock, ctx(permissions=DEFAULT_PERMISSIONS), location())
     assert decision.result == R.REJECTED and "not permitted" in decision.message
+
+
+def test_an_unknown_location_is_2003_before_the_permission_and_the_token():
+    """Locations are public data: a strict partner expects 2003 + REJECTED for an unknown one, whatever else."""
+    unlock = UnlockConnector(response_url=URL, location_id="NOWHERE", evse_uid="1", connector_id="1")
+    decision = decisions.decide_unlock_connector(unlock, ctx(permissions=frozenset()), None)
+    assert (decision.result, decision.status_code) == (R.REJECTED, StatusCode.UNKNOWN_LOCATION)
+    foreign = decisions.decide_start_session(start(token=token("FR", "OTH")), ctx(permissions=frozenset()), None)
+    assert (foreign.result, foreign.status_code) == (R.REJECTED, StatusCode.UNKNOWN_LOCATION)
+    reserve_foreign = decisions.decide_reserve_now(reserve(token=token("FR", "OTH")), ctx(), None, None)
+    assert reserve_foreign.status_code == StatusCode.UNKNOWN_LOCATION
+
+
+def test_sessions_and_reservations_are_not_public_the_permission_comes_first():
+    no_rights = ctx(permissions=frozenset())
+    stop = decisions.decide_stop_session(StopSession(response_url=URL, session_id="S9"), no_rights, None, None)
+    cancel = decisions.decide_cancel_reservation(
+        CancelReservation(response_url=URL, reservation_id="R9"), no_rights, None
+    )
+    assert stop.result == cancel.result == R.REJECTED and "not permitted" in stop.message
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,20 @@ def resolved(url: str = "https://cb.emsp.example.com/r/1?x=1") -> CommandRecord:
     )
 
 
-def deliverer(store, poster, clock, window=30, addresses=("93.184.216.34",), party=None, stage="prod"):
+class Wire:
+    """The 2.2.1 wire, with a fixed body (the real dialects are exercised below)."""
+
+    def body(self, command):
+        return b'{"result":"ACCEPTED"}'
+
+    def raw_token(self, ocpi_version):
+        return False
+
+    def routing_headers(self, ocpi_version):
+        return True
+
+
+def deliverer(store, poster, clock, window=30, addresses=("93.184.216.34",), party=None, stage="prod", wire=None):
     settings = Settings(table_name="t", stage=stage, delivery_retry_window_seconds=window)
     emsp = party or Party(ref=TNM, token_sha256="0" * 64, outbound_token="their-token")
 
@@ -152,9 +165,7 @@ def deliverer(store, poster, clock, window=30, addresses=("93.184.216.34",), par
             raise addresses
         return list(addresses)
 
-    return Deliverer(
-        store, settings, lambda ref: emsp, poster, resolver, lambda c: b'{"result":"ACCEPTED"}', clock, clock.sleep
-    )
+    return Deliverer(store, settings, lambda ref: emsp, poster, resolver, wire or Wire(), clock, clock.sleep)
 
 
 # ------------------------------------------------------------------------------ delivering
@@ -251,3 +262,61 @@ def test_resuming_after_the_previous_invocation_stopped_between_attempts_opens_t
     assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
     assert [a.number for a in store.command.delivery_attempts] == [1, 2]
     assert poster.posts[0][2]["X-Request-ID"] == "rid-1"
+
+
+def test_the_result_comes_from_the_cpo_party_the_command_was_addressed_to():
+    clock, poster = Clock(), Poster(OK)
+    command = resolved().model_copy(update={"cpo": PartyRef(country_code="NL", party_id="CP2")})
+    store = Store(command)
+    deliverer(store, poster, clock).deliver(store.command, "owner-1")
+    headers = poster.posts[0][2]
+    assert (headers["OCPI-from-country-code"], headers["OCPI-from-party-id"]) == ("NL", "CP2")
+
+
+def test_a_2_1_1_result_is_its_command_response_with_the_raw_token_and_no_routing_headers():
+    from ocpi_commands.ocpi.dialects import RESULT_WIRE
+
+    clock, poster = Clock(), Poster(OK)
+    store = Store(resolved().model_copy(update={"ocpi_version": "2.1.1", "result": CommandResultType.EVSE_OCCUPIED}))
+    assert (
+        deliverer(store, poster, clock, wire=RESULT_WIRE).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    )
+    [(_, body, headers)] = poster.posts
+    assert body == b'{"result":"REJECTED"}'  # 2.1.1 has no EVSE_OCCUPIED: its CommandResponseType says REJECTED
+    assert headers["Authorization"] == "Token their-token"
+    assert not [h for h in headers if h.startswith("OCPI-")]
+    assert headers["X-Request-ID"] and headers["X-Correlation-ID"] == "corr-1"  # harmless, and traceable
+
+
+def test_2_2_1_and_2_3_0_results_are_command_results_with_base64_tokens():
+    from ocpi_commands.ocpi.dialects import RESULT_WIRE
+
+    for version in ("2.2.1", "2.3.0"):
+        clock, poster = Clock(), Poster(OK)
+        command = resolved().model_copy(
+            update={"ocpi_version": version, "result_message": [{"language": "en", "text": "Started"}]}
+        )
+        store = Store(command)
+        deliverer(store, poster, clock, wire=RESULT_WIRE).deliver(store.command, "owner-1")
+        [(_, body, headers)] = poster.posts
+        assert body == b'{"result":"ACCEPTED","message":[{"language":"en","text":"Started"}]}'
+        assert headers["Authorization"] == "Token dGhlaXItdG9rZW4=" and headers["OCPI-to-party-id"] == "TNM"
+
+
+def test_a_legacy_peer_gets_the_raw_token_it_sends_us():
+    clock, poster = Clock(), Poster(OK)
+    store = Store(resolved())
+    party = Party(ref=TNM, token_sha256="0" * 64, outbound_token="their-token", legacy_token_encoding=True)
+    deliverer(store, poster, clock, party=party).deliver(store.command, "owner-1")
+    assert poster.posts[0][2]["Authorization"] == "Token their-token"
+
+
+def test_a_result_the_version_cannot_say_is_recorded_not_sent():
+    from ocpi_commands.ocpi.dialects import RESULT_WIRE
+
+    clock, poster = Clock(), Poster(OK)
+    command = resolved().model_copy(update={"ocpi_version": "2.1.1", "result": CommandResultType.CANCELED_RESERVATION})
+    store = Store(command)
+    status = deliverer(store, poster, clock, wire=RESULT_WIRE).deliver(store.command, "owner-1")
+    assert status == DeliveryStatus.NOT_SENT and poster.posts == []
+    assert "2.1.1" in store.command.delivery_error and store.command.delivery_attempts[0].outcome == "not_sent"

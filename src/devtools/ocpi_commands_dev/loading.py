@@ -6,7 +6,7 @@ Every error names the record and the field, e.g. ``locations[2] (id LOC9): evses
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +49,7 @@ class PartySpec(BaseModel):
     permissions: list[CommandType] | None = None
     allowed_response_url_hosts: list[str] = []
     hub_clients: list[str] = []
+    ocpi_version: Literal["2.1.1", "2.2.1", "2.3.0"] = "2.2.1"
 
     def to_party(self) -> Party:
         return Party(
@@ -58,10 +59,12 @@ class PartySpec(BaseModel):
             token_sha256=token_sha256(self.token),
             credentials_status=self.credentials_status,
             outbound_token=self.outbound_token,
-            legacy_token_encoding=self.legacy_token_encoding,
+            # 2.1.1 peers send their token raw, and get ours raw.
+            legacy_token_encoding=self.legacy_token_encoding or self.ocpi_version == "2.1.1",
             permissions=frozenset(self.permissions) if self.permissions is not None else DEFAULT_PERMISSIONS,
             allowed_response_url_hosts=tuple(self.allowed_response_url_hosts),
             hub_clients=tuple(c.upper() for c in self.hub_clients),
+            ocpi_version=self.ocpi_version,
         )
 
 

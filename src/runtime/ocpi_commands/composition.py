@@ -14,14 +14,17 @@ from ocpi_commands.adapters import aws
 from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
 from ocpi_commands.adapters.eventbridge import EventBridgePublisher
 from ocpi_commands.adapters.http import Urllib3Poster, resolve_host
+from ocpi_commands.adapters.ocpi_client import HttpOcpiClient
 from ocpi_commands.adapters.stepfunctions import StepFunctionsExecutions, StepFunctionsTaskTokens
 from ocpi_commands.config import Settings
 from ocpi_commands.domain.auth import CredentialsCache
+from ocpi_commands.domain.credentials import CredentialsService, OurSide
 from ocpi_commands.domain.delivery import Deliverer
 from ocpi_commands.domain.lifecycle import Lifecycle
-from ocpi_commands.domain.model import Party, PartyRef
+from ocpi_commands.domain.model import CredentialsRole, Party, PartyRef
 from ocpi_commands.domain.ports import PartyStore
 from ocpi_commands.domain.receiving import CommandService
+from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
 
 def settings() -> Settings:
@@ -79,8 +82,26 @@ class _Graph:
             PartyCache(self.repository, current.credentials_cache_ttl_seconds).get,
             Urllib3Poster(current.delivery_connect_timeout_seconds, current.delivery_read_timeout_seconds),
             resolve_host,
-            dialects.command_result,
+            dialects.RESULT_WIRE,
         )
+
+    @cached_property
+    def ocpi_client(self) -> HttpOcpiClient:
+        current = self.settings
+        return HttpOcpiClient(
+            current.delivery_connect_timeout_seconds,
+            current.delivery_read_timeout_seconds,
+            allow_insecure=current.insecure_response_urls_allowed,
+            allow_private=current.private_response_urls_allowed,
+        )
+
+    @cached_property
+    def credentials_wire(self) -> OcpiCredentialsWire:
+        return OcpiCredentialsWire()
+
+    @cached_property
+    def credentials_service(self) -> CredentialsService:
+        return CredentialsService(self.repository, self.ocpi_client, self.credentials_wire, required_endpoints)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -133,6 +154,33 @@ def deliverer() -> Deliverer:
 
 def lifecycle() -> Lifecycle:
     return _current().lifecycle
+
+
+def credentials_service() -> CredentialsService:
+    return _current().credentials_service
+
+
+def credentials_wire() -> OcpiCredentialsWire:
+    return _current().credentials_wire
+
+
+def ocpi_client() -> HttpOcpiClient:
+    return _current().ocpi_client
+
+
+def required_endpoints(roles: tuple[CredentialsRole, ...], version: str) -> list[tuple[str, str | None]]:
+    """What a partner must offer in its version details (else 3003): every platform its credentials."""
+    return [("credentials", None)]
+
+
+def our_side(base_url: str) -> OurSide:
+    """What we tell partners: the versions offered, our versions URL, a CPO role per party we are."""
+    current = settings()
+    roles = tuple(
+        CredentialsRole(role="CPO", country_code=p.country_code, party_id=p.party_id, name=current.business_name)
+        for p in current.our_parties
+    )
+    return OurSide(current.ocpi_versions, f"{base_url}/ocpi/versions", roles)
 
 
 def reset() -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.ocpi.vocabulary import CommandType
 
 DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
@@ -24,6 +25,17 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
 }
 
 LOCAL_STAGES = frozenset({"local", "test"})
+
+# The interface a CPO platform offers for each module (terminology, "typical modules per role").
+_CPO_ROLE_OF = {
+    "cdrs": "SENDER",
+    "locations": "SENDER",
+    "sessions": "SENDER",
+    "tariffs": "SENDER",
+    "tokens": "RECEIVER",
+    "chargingprofiles": "RECEIVER",
+    "hubclientinfo": "RECEIVER",
+}
 
 
 def uniform_timeouts(seconds: int) -> str:
@@ -62,6 +74,8 @@ class Settings(BaseModel):
     state_machine_arn: str | None = None
     cpo_country_code: Annotated[str, Field(min_length=2, max_length=2)] = "NL"
     cpo_party_id: Annotated[str, Field(min_length=3, max_length=3)] = "CPO"
+    # The CPO parties this platform answers for, e.g. ``NL*CPO,NL*CP2`` (empty: the one above).
+    cpo_parties: tuple[Annotated[str, Field(pattern=r"^[A-Za-z]{2}\*[A-Za-z0-9]{3}$")], ...] = ()
     public_base_url: str | None = None
     command_timeouts: dict[CommandType, Annotated[int, Field(ge=1, le=600)]] = Field(
         default_factory=lambda: dict(DEFAULT_COMMAND_TIMEOUTS)
@@ -74,14 +88,54 @@ class Settings(BaseModel):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
     allow_insecure_response_urls: bool | None = None
     allow_private_response_urls: bool | None = None
+    # The OCPI versions this platform offers (Versions module), e.g. ``2.1.1,2.2.1,2.3.0``.
+    ocpi_versions: tuple[Annotated[str, Field(pattern=r"^(2\.1\.1|2\.2\.1|2\.3\.0)$")], ...] = (
+        "2.1.1",
+        "2.2.1",
+        "2.3.0",
+    )
+    # The business name of our parties in the Credentials we give partners.
+    business_name: Annotated[str, Field(min_length=1, max_length=100)] = "OCPI Commands"
+    # Endpoints of modules the CPO platform serves elsewhere, listed in our version details:
+    # ``locations=https://cpo.example.com/ocpi/{version}/locations,tokens:RECEIVER=...``.
+    module_endpoints: tuple[str, ...] = ()
+    # An invited partner's CREDENTIALS_TOKEN_A stops working after this many days.
+    token_a_validity_days: Annotated[float, Field(gt=0, le=90)] = 7.0
+    # Seconds before the announced timeout at which the wait for the charge point ends, so that a
+    # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
+    delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
 
     _parse_timeouts = field_validator("command_timeouts", mode="before")(_parse_mapping)
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
+    _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)
+    _parse_versions = field_validator("ocpi_versions", mode="before")(_parse_list)
+    _parse_modules = field_validator("module_endpoints", mode="before")(_parse_list)
+
+    @field_validator("module_endpoints", mode="after")
+    @classmethod
+    def _check_modules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            name, _, url = entry.partition("=")
+            identifier, _, role = name.partition(":")
+            if not identifier or not url.startswith(("https://", "http://")) or role not in ("", "SENDER", "RECEIVER"):
+                raise ValueError(f"{entry!r} is not module[:SENDER|RECEIVER]=URL")
+        return value
 
     @field_validator("command_timeouts", mode="after")
     @classmethod
     def _fill_timeouts(cls, value: dict[CommandType, int]) -> dict[CommandType, int]:
         return {**DEFAULT_COMMAND_TIMEOUTS, **value}
+
+    @property
+    def our_parties(self) -> tuple[PartyRef, ...]:
+        """The CPO parties this platform is, the first being the default one."""
+        if not self.cpo_parties:
+            return (PartyRef(country_code=self.cpo_country_code.upper(), party_id=self.cpo_party_id.upper()),)
+        found = []
+        for entry in self.cpo_parties:
+            country_code, _, party_id = entry.upper().partition("*")
+            found.append(PartyRef(country_code=country_code, party_id=party_id))
+        return tuple(found)
 
     @property
     def is_local(self) -> bool:
@@ -99,6 +153,20 @@ class Settings(BaseModel):
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]
+
+    def hosted_modules(self, version: str) -> dict[str, tuple[str, str]]:
+        """The configured modules' endpoints for ``version``: {identifier: (role, url)}."""
+        found = {}
+        for entry in self.module_endpoints:
+            name, _, url = entry.partition("=")
+            identifier, _, role = name.partition(":")
+            found[identifier] = (role or _CPO_ROLE_OF.get(identifier, "SENDER"), url.replace("{version}", version))
+        return found
+
+    def charge_point_wait(self, timeout: int) -> int:
+        """How long the charge point's answer is awaited: the announced timeout less the delivery margin
+        (at most half the timeout), so TIMEOUT is delivered within the announced timeout."""
+        return timeout - min(self.delivery_margin_seconds, timeout // 2)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":

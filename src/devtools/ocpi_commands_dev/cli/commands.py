@@ -61,6 +61,7 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
 
     lines = [
         f"{command.command_type.value} {command.command_id} from {command.party.key}",
+        f"  OCPI version   {command.ocpi_version}" + (f" (to {command.cpo.key})" if command.cpo else ""),
         f"  response_url   {command.response_url}",
         f"  accepted       {at(command.accepted_at)}  (timeout {command.timeout} s, deadline {at(command.deadline)})",
         f"  dispatched     {at(command.dispatched_at)}",

@@ -30,7 +30,7 @@ def cmd_run(args: argparse.Namespace, _: Target | None) -> None:
 def cmd_openapi(args: argparse.Namespace, _: Target | None) -> None:
     from ocpi_commands_dev.openapi import openapi_document
 
-    text = json.dumps(openapi_document(), indent=2)
+    text = json.dumps(openapi_document(args.version), indent=2)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(f"Wrote {args.output}")
@@ -60,4 +60,5 @@ def register(sub: Any) -> None:
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document generated from the models")
     openapi.add_argument("--output")
+    openapi.add_argument("--version", choices=["2.1.1", "2.2.1", "2.3.0"], default="2.2.1", help="the OCPI version")
     openapi.set_defaults(func=cmd_openapi, needs_target=False)

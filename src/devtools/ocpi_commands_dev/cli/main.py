@@ -36,6 +36,11 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--endpoint-url", help="AWS endpoint override")
     where.add_argument("--table", help="the DynamoDB table, if not read from the stack")
     where.add_argument("--event-bus", help="the EventBridge bus, if not read from the stack")
+    where.add_argument(
+        "--api-url",
+        default=os.environ.get("OCPI_LOCAL_API_URL", "http://127.0.0.1:3000"),
+        help="with --local: where make run serves the OCPI API (default http://127.0.0.1:3000)",
+    )
     root.add_argument("--json", action="store_true", help="machine-readable output")
     sub = root.add_subparsers(dest="group", required=True)
 

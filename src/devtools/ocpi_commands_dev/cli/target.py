@@ -5,7 +5,7 @@ import getpass
 import json
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,27 @@ class Target:
     state_machine_arn: str | None
     region: str | None
     endpoint_url: str | None
+    # What partners are told: our versions URL, and the stack's parameters (parties, versions, ...).
+    versions_url: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    local: bool = False
+
+    def settings(self) -> Any:
+        """The stack's settings as its functions see them (from its parameters)."""
+        from ocpi_commands.config import Settings
+
+        p = self.parameters
+        fields = {
+            "table_name": self.table,
+            "cpo_country_code": p.get("CpoCountryCode", "NL"),
+            "cpo_party_id": p.get("CpoPartyId", "CPO"),
+            "cpo_parties": p.get("CpoParties") or (),
+            "ocpi_versions": p.get("OcpiVersions") or "2.1.1,2.2.1,2.3.0",
+            "business_name": p.get("BusinessName") or "OCPI Commands",
+            "token_a_validity_days": p.get("TokenAValidityDays") or 7,
+            "stage": "local" if self.local else p.get("Stage", "dev"),
+        }
+        return Settings.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
 
     def client(self, service: str) -> Any:
         import boto3
@@ -57,12 +78,18 @@ def resolve_target(args: argparse.Namespace) -> Target:
 
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
             os.environ.setdefault(key, value)
+        from ocpi_commands_dev.emulation import template as tpl
+
+        defaults = {k: str(v.get("Default", "")) for k, v in tpl.load_template().get("Parameters", {}).items()}
         return Target(
             args.table or LOCAL_TABLE,
             args.event_bus or LOCAL_BUS,
             LOCAL_STATE_MACHINE,
             "us-east-1",
             args.endpoint_url or f"http://127.0.0.1:{args.aws_port}",
+            versions_url=f"{args.api_url.rstrip('/')}/ocpi/versions",
+            parameters=defaults,
+            local=True,
         )
     stack, region = args.stack, args.region
     if args.config_env:
@@ -76,10 +103,11 @@ def resolve_target(args: argparse.Namespace) -> Target:
 
     cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=args.endpoint_url)
     try:
-        outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as exc:  # noqa: BLE001 - reported as one line
         raise CliError(f"cannot read stack {stack}: {exc}") from None
-    values = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+    values = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
     if "TableName" not in values:
         raise CliError(f"stack {stack} has no TableName output: is it this product's stack?")
     return Target(
@@ -88,6 +116,8 @@ def resolve_target(args: argparse.Namespace) -> Target:
         values.get("StateMachineArn"),
         region,
         args.endpoint_url,
+        versions_url=values.get("VersionsUrl"),
+        parameters=parameters,
     )
 
 

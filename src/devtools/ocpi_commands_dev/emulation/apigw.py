@@ -17,19 +17,25 @@ def _route_regex(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
+def _ordered(table: list[tuple[str, str, str]]) -> list[tuple[str, str, str, re.Pattern[str]]]:
+    routes = [(m, p, f, _route_regex(p)) for m, p, f in table]
+    # As API Gateway: a path without a greedy {proxy+} is more specific, and matched first.
+    return sorted(routes, key=lambda r: ("+}" in r[1], -r[1].count("/")))
+
+
 class Routes:
     """The template's ``Api`` events: which function serves a method and path."""
 
     def __init__(self, template: dict[str, Any] | None = None):
         self.table = tpl.api_routes(template or tpl.load_template())
-        self.routes = [(m, p, f, _route_regex(p)) for m, p, f in self.table]
+        self.routes = _ordered(self.table)
 
     @classmethod
     def of(cls, table: list[tuple[str, str, str]]) -> "Routes":
         """Routes from ``(method, path, function)`` rows (``tpl.api_routes``), without reading a template."""
         routes = cls.__new__(cls)
         routes.table = list(table)
-        routes.routes = [(m, p, f, _route_regex(p)) for m, p, f in routes.table]
+        routes.routes = _ordered(routes.table)
         return routes
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:

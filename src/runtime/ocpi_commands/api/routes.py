@@ -1,8 +1,9 @@
-"""The OCPI API's routes: the Commands receiver and the Versions module.
+"""The OCPI API's routes: the Commands receiver and the Versions module, for every version offered.
 
 A route is a plain function of the request and the authenticated caller; nothing is kept between
 requests but the composition's caches, so concurrent requests (the local server's threads) never see
-each other's state.
+each other's state. The version of a request is the one in its path; the wire differences are the
+version's ``Dialect`` (``ocpi/dialects.py``).
 """
 
 import re
@@ -15,13 +16,11 @@ from ocpi_commands import composition
 from ocpi_commands.api import transport
 from ocpi_commands.api.http import HttpRequest, HttpResponse
 from ocpi_commands.domain.auth import Caller
-from ocpi_commands.domain.errors import InvalidParameters, MethodNotAllowed, NotFound
+from ocpi_commands.domain.errors import InvalidParameters, MethodNotAllowed, NotFound, OtherVersion
 from ocpi_commands.domain.receiving import Answer, RequestMeta, fingerprint
 from ocpi_commands.observability import bind, logger, mask_token, metric
-from ocpi_commands.ocpi import dialects
+from ocpi_commands.ocpi import dialects, paths
 from ocpi_commands.ocpi.envelope import StatusCode
-from ocpi_commands.ocpi.v2_2_1.commands import REQUEST_MODELS
-from ocpi_commands.ocpi.v2_2_1.versions import COMMANDS_PATH, VERSION_DETAILS_PATH, VERSIONS_PATH
 from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandType
 
 
@@ -45,8 +44,8 @@ def _field_errors(errors: list[Any]) -> str:
     return "Invalid or missing parameters: " + "; ".join(parts)
 
 
-def _rejected(message: str) -> dict[str, Any]:
-    return dialects.command_response(Answer(StatusCode.INVALID_PARAMETERS, CommandResponseType.REJECTED, 0, message))
+def _rejected(dialect: dialects.Dialect, message: str, status: StatusCode = StatusCode.INVALID_PARAMETERS) -> Any:
+    return dialect.command_response(Answer(status, CommandResponseType.REJECTED, 0, message))
 
 
 def base_url(request: HttpRequest) -> str:
@@ -59,28 +58,52 @@ def base_url(request: HttpRequest) -> str:
     return f"https://{domain}"
 
 
+def offered(version: str) -> dialects.Dialect:
+    """The dialect of a version this platform offers, or the 404 a partner gets for another one."""
+    if version not in composition.settings().ocpi_versions:
+        raise NotFound(f"OCPI {version[:16]} is not offered here; GET /ocpi/versions lists the versions")
+    return dialects.for_version(version)
+
+
 def command(call: Call) -> HttpResponse:
+    dialect = offered(call.params["version"])
     name = call.params["command"]
+    caller = call.caller
+    if caller.party.ocpi_version != dialect.version:
+        url = f"{base_url(call.request)}{paths.commands_path(caller.party.ocpi_version)}"
+        message = (
+            f"{caller.acting_as.key} speaks OCPI {caller.party.ocpi_version} with this platform: "
+            f"its commands go to {url}"
+        )
+        raise OtherVersion(message, _rejected(dialect, message, StatusCode.CLIENT_ERROR))
     try:
         raw = transport.json_object(call.request.body)
     except InvalidParameters as exc:  # a command that reached the OCPI layer still gets a CommandResponse
-        raise InvalidParameters(exc.message, _rejected(exc.message)) from None
+        raise InvalidParameters(exc.message, _rejected(dialect, exc.message)) from None
     try:
         command_type = CommandType(name)
     except ValueError:
-        return _unknown_command(name)
+        command_type = None
+    if command_type is None or command_type not in dialect.command_types:
+        return _unknown_command(dialect, name)
     try:
-        body = REQUEST_MODELS[command_type].model_validate(raw)
+        body = dialect.request_models[command_type].model_validate(raw)
     except ValidationError as exc:
         message = _field_errors(exc.errors())
-        raise InvalidParameters(message, _rejected(message)) from None
-    caller = call.caller
-    bind(command_type=command_type.value, party=caller.acting_as.key)
+        raise InvalidParameters(message, _rejected(dialect, message)) from None
+    bind(command_type=command_type.value, party=caller.acting_as.key, ocpi_version=dialect.version)
     answer = composition.command_service().receive(
-        caller, body.to_domain(), call.meta, fingerprint(command_type.value, body.to_json_dict())
+        caller,
+        dialect.to_domain(body, caller.acting_as),
+        call.meta,
+        fingerprint(command_type.value, body.to_json_dict()),
+        ocpi_version=dialect.version,
+        exact_ids=dialect.exact_ids,
     )
     bind(command_id=answer.command_id)
-    metric("CommandsReceived", CommandType=command_type.value, Response=answer.result.value)
+    metric(
+        "CommandsReceived", CommandType=command_type.value, Response=answer.result.value, OcpiVersion=dialect.version
+    )
     logger.info(
         "Command answered",
         extra={
@@ -93,45 +116,71 @@ def command(call: Call) -> HttpResponse:
             "token": mask_token(body.token.to_json_dict()) if hasattr(body, "token") else None,
         },
     )
-    return transport.ocpi_response(answer.status_code, dialects.command_response(answer), answer.message)
+    return transport.ocpi_response(
+        answer.status_code, dialect.command_response(answer), answer.message, timestamp=dialect.timestamp
+    )
 
 
-def _unknown_command(name: str) -> HttpResponse:
-    # CommandType is a closed enum in 2.2.1 (an OpenEnum in 2.3.0): a command we do not know is a
-    # command we do not support. Enum values are case-sensitive, so "start_session" lands here too.
+def _unknown_command(dialect: dialects.Dialect, name: str) -> HttpResponse:
+    # A command this version does not have: CommandType is a closed enum in 2.1.1 and 2.2.1 (2.1.1 has
+    # no CANCEL_RESERVATION) and an OpenEnum in 2.3.0; a command we do not know is a command we do not
+    # support. Enum values are case-sensitive, so "start_session" lands here too.
     message = f"Unknown command {name[:64]}"
     answer = Answer(StatusCode.SUCCESS, CommandResponseType.NOT_SUPPORTED, 0, message)
-    metric("CommandsReceived", CommandType="UNKNOWN", Response=CommandResponseType.NOT_SUPPORTED.value)
+    metric(
+        "CommandsReceived",
+        CommandType="UNKNOWN",
+        Response=CommandResponseType.NOT_SUPPORTED.value,
+        OcpiVersion=dialect.version,
+    )
     logger.info("Unknown command", extra={"command": name[:64]})
-    return transport.ocpi_response(StatusCode.SUCCESS, dialects.command_response(answer), message)
+    return transport.ocpi_response(
+        StatusCode.SUCCESS, dialect.command_response(answer), message, timestamp=dialect.timestamp
+    )
 
 
 def versions(call: Call) -> HttpResponse:
-    from ocpi_commands.ocpi.v2_2_1.versions import version_list
-
-    data = [v.to_json_dict() for v in version_list(base_url(call.request))]
+    base = base_url(call.request)
+    data = [
+        {"version": v, "url": f"{base}{paths.version_details_path(v)}"} for v in composition.settings().ocpi_versions
+    ]
     return transport.ocpi_response(StatusCode.SUCCESS, data)
 
 
 def version_details(call: Call) -> HttpResponse:
-    from ocpi_commands.ocpi.v2_2_1.versions import version_details as details
+    dialect = offered(call.params["version"])
+    base = base_url(call.request)
+    endpoints = {
+        # The credentials role means nothing; the 2.2.1-d2 / 2.3.0 advice is SENDER for one's own.
+        "credentials": ("SENDER", f"{base}{paths.credentials_path(dialect.version)}"),
+        "commands": ("RECEIVER", f"{base}{paths.commands_path(dialect.version)}"),
+        **composition.settings().hosted_modules(dialect.version),
+    }
+    return transport.ocpi_response(StatusCode.SUCCESS, dialect.version_details(endpoints), timestamp=dialect.timestamp)
 
-    return transport.ocpi_response(StatusCode.SUCCESS, details(base_url(call.request)).to_json_dict())
 
-
-_COMMAND_PATH = re.compile(rf"^{re.escape(COMMANDS_PATH)}/(?P<command>[^/]+)/?$")
+_VERSION = r"(?P<version>\d+\.\d+(?:\.\d+)?)"
+_COMMAND_PATH = re.compile(rf"^/ocpi/cpo/{_VERSION}/commands/(?P<command>[^/]+)/?$")
 
 # (method, path pattern, route); the first match wins.
 ROUTES: tuple[tuple[str, re.Pattern[str], Route], ...] = (
-    ("GET", re.compile(rf"^{re.escape(VERSIONS_PATH)}/?$"), versions),
-    ("GET", re.compile(rf"^{re.escape(VERSION_DETAILS_PATH)}/?$"), version_details),
+    ("GET", re.compile(rf"^{re.escape(paths.VERSIONS_PATH)}/?$"), versions),
+    ("GET", re.compile(rf"^/ocpi/{_VERSION}/?$"), version_details),
     ("POST", _COMMAND_PATH, command),
 )
 
 
-def is_functional_module(path: str) -> bool:
-    """Paths of functional modules (routing headers apply; CREDENTIALS_TOKEN_A does not)."""
-    return path.startswith(COMMANDS_PATH)
+def functional_version(path: str) -> str | None:
+    """The OCPI version of a functional-module path (commands: routing headers apply, TOKEN_A does not)."""
+    match = re.match(rf"^/ocpi/cpo/{_VERSION}/commands(/|$)", path)
+    return match.group("version") if match else None
+
+
+def version_of(path: str) -> str | None:
+    """The OCPI version a path belongs to, when it names one this module speaks."""
+    match = re.match(rf"^/ocpi/(?:cpo/|emsp/)?{_VERSION}(/|$)", path)
+    version = match.group("version") if match else None
+    return version if version in dialects.SUPPORTED_VERSIONS else None
 
 
 def route(request: HttpRequest) -> tuple[Route, dict[str, str]]:

@@ -8,14 +8,23 @@
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from ocpi_commands.api.http import HttpResponse
-from ocpi_commands.domain.errors import InvalidParameters, MethodNotAllowed, NotJson, OcpiError, Unauthorized
+from ocpi_commands.domain.errors import (
+    InvalidParameters,
+    MethodNotAllowed,
+    NotAddressedToUs,
+    NotJson,
+    OcpiError,
+    Unauthorized,
+)
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.domain.receiving import RequestMeta
 from ocpi_commands.ocpi.envelope import Header, envelope
+from ocpi_commands.ocpi.types import format_datetime
 
 MAX_ID_LENGTH = 100
 
@@ -52,38 +61,52 @@ def json_object(raw: str | None) -> dict[str, Any]:
 
 
 def ocpi_response(
-    status_code: int, data: Any = None, message: str | None = None, http_status: int = 200
+    status_code: int,
+    data: Any = None,
+    message: str | None = None,
+    http_status: int = 200,
+    timestamp: Callable[[datetime], str] = format_datetime,
 ) -> HttpResponse:
-    return HttpResponse(http_status, envelope(status_code, data, message))
+    """The envelope, its ``timestamp`` written as the answer's OCPI version writes DateTimes."""
+    return HttpResponse(http_status, envelope(status_code, data, message, timestamp))
 
 
-def error_response(exc: OcpiError) -> HttpResponse:
+def error_response(exc: OcpiError, timestamp: Callable[[datetime], str] = format_datetime) -> HttpResponse:
     """The one mapping from an error to its OCPI answer (HTTP status, status_code, message, data)."""
-    response = ocpi_response(exc.status_code, exc.data, exc.message, exc.http_status)
+    response = ocpi_response(exc.status_code, exc.data, exc.message, exc.http_status, timestamp)
     if isinstance(exc, MethodNotAllowed):
-        response.headers["Allow"] = "POST"
+        response.headers["Allow"] = exc.allow
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Token"
     return response
 
 
-def routing_headers(
-    request_headers: Mapping[str, str], ours: PartyRef | None, caller: PartyRef | None
-) -> dict[str, str]:
-    """The answer's routing headers on a functional module: FROM = this CPO, TO = the requesting eMSP."""
+def recipient(request_headers: Mapping[str, str], ours: tuple[PartyRef, ...]) -> PartyRef:
+    """Which of our parties a functional-module request is addressed to (OCPI-to-*; absent: the default).
+
+    A request addressed to a party this platform is not is refused, before anything else."""
+    country = (request_headers.get(Header.TO_COUNTRY_CODE.lower()) or "").strip()
+    party = (request_headers.get(Header.TO_PARTY_ID.lower()) or "").strip()
+    if not country and not party:
+        return ours[0]
+    if not country or not party:
+        raise NotAddressedToUs("OCPI-to-country-code and OCPI-to-party-id must be given together")
+    for candidate in ours:
+        if candidate.same_as(country, party):
+            return candidate
+    names = ", ".join(p.key for p in ours)
+    raise NotAddressedToUs(f"This is {names}: the request is addressed to {country[:2]}*{party[:3]}")
+
+
+def routing_headers(ours: PartyRef | None, caller: PartyRef | None) -> dict[str, str]:
+    """The answer's routing headers on a functional module: FROM = this CPO party, TO = the requesting eMSP."""
     found: dict[str, str] = {}
-    to_country = request_headers.get(Header.TO_COUNTRY_CODE.lower()) or (ours.country_code if ours else "")
-    to_party = request_headers.get(Header.TO_PARTY_ID.lower()) or (ours.party_id if ours else "")
-    from_country = request_headers.get(Header.FROM_COUNTRY_CODE.lower())
-    from_party = request_headers.get(Header.FROM_PARTY_ID.lower())
+    if ours is not None:
+        found[Header.FROM_COUNTRY_CODE] = ours.country_code
+        found[Header.FROM_PARTY_ID] = ours.party_id
     if caller is not None:
-        from_country, from_party = caller.country_code, caller.party_id
-    if to_country and to_party:
-        found[Header.FROM_COUNTRY_CODE] = to_country[:2]
-        found[Header.FROM_PARTY_ID] = to_party[:3]
-    if from_country and from_party:
-        found[Header.TO_COUNTRY_CODE] = from_country[:2]
-        found[Header.TO_PARTY_ID] = from_party[:3]
+        found[Header.TO_COUNTRY_CODE] = caller.country_code
+        found[Header.TO_PARTY_ID] = caller.party_id
     return found
 
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from ocpi_commands.domain.errors import Unauthorized
 from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRef, PartyRole
 from ocpi_commands.ocpi.envelope import Header
+from ocpi_commands.ocpi.types import utc_now
 
 _TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 _MAX_HEADER_LENGTH = 1024
@@ -86,6 +87,8 @@ class CredentialsCache:
                 return entry[1]
         found = lookup(sha256)
         ttl = self.ttl if found is not None else self.negative_ttl
+        if found is not None and found[1] == CredentialsStatus.CONNECTING:
+            ttl = 0  # a handshake in progress: its outcome must be seen at once
         if ttl > 0:
             with self._lock:
                 self._entries[sha256] = (now + ttl, found)
@@ -120,12 +123,18 @@ def authenticate(
         if found is None:
             continue
         party, status = found
-        if not hmac.compare_digest(party.token_sha256, candidate.sha256):
+        current = hmac.compare_digest(party.token_sha256, candidate.sha256)
+        upcoming = party.next_token_sha256 is not None and hmac.compare_digest(
+            party.next_token_sha256, candidate.sha256
+        )
+        if not (current or upcoming):
             continue
         if not candidate.base64_encoded and not party.legacy_token_encoding:
             continue  # a raw token is only accepted from parties marked legacy
         if not party.enabled:
             raise Unauthorized("These credentials are disabled")
+        if status == CredentialsStatus.TOKEN_A and party.token_a_expires_at and party.token_a_expires_at <= utc_now():
+            raise Unauthorized("This CREDENTIALS_TOKEN_A has expired: ask for a new one")
         return party, status
     raise Unauthorized("Unknown credentials token")
 
@@ -133,22 +142,42 @@ def authenticate(
 def identify_caller(
     party: Party, status: CredentialsStatus, headers: Mapping[str, str], functional_module: bool
 ) -> Caller:
-    """Resolve the acting eMSP; reject TOKEN_A on functional modules (commands)."""
+    """Resolve the party the request is made for; reject TOKEN_A on functional modules (commands).
+
+    A platform with several roles (an eMSP serving DE*TNM and DE*TN2) names the one in OCPI-from-*;
+    without those headers it is its primary party. A hub must name a client it is registered for: a
+    hub with no clients acts for no one."""
     if functional_module and status == CredentialsStatus.TOKEN_A:
         raise Unauthorized("CREDENTIALS_TOKEN_A may only be used for registration, not on the commands module")
-    country = headers.get(Header.FROM_COUNTRY_CODE.lower())
-    party_id = headers.get(Header.FROM_PARTY_ID.lower())
-    if party.role == PartyRole.HUB:
-        if not functional_module:
-            return Caller(party, party.ref, status)
-        if not country or not party_id:
-            raise Unauthorized("Requests through a hub must name the eMSP in OCPI-from-country-code/party-id")
-        if len(country) != 2 or len(party_id) != 3 or not (country + party_id).isascii():
-            raise Unauthorized("OCPI-from-country-code/party-id are not a valid party")
-        acting = PartyRef(country_code=country, party_id=party_id)
-        if party.hub_clients and acting.key not in party.hub_clients:
-            raise Unauthorized(f"This hub may not act for {acting.key}")
-        return Caller(party, acting, status)
-    if functional_module and country and party_id and not party.ref.same_as(country, party_id):
-        raise Unauthorized("OCPI-from-* headers name another party than these credentials")
-    return Caller(party, party.ref, status)
+    if functional_module and status == CredentialsStatus.CONNECTING:
+        raise Unauthorized("The credentials handshake with this party is not complete")
+    if not functional_module:
+        return Caller(party, party.ref, status)
+    country = (headers.get(Header.FROM_COUNTRY_CODE.lower()) or "").strip()
+    party_id = (headers.get(Header.FROM_PARTY_ID.lower()) or "").strip()
+    if party.role == PartyRole.HUB and (not country or not party_id):
+        raise Unauthorized("Requests through a hub must name the eMSP in OCPI-from-country-code/party-id")
+    if not country and not party_id:
+        return Caller(party, party.ref, status)
+    if len(country) != 2 or len(party_id) != 3 or not (country + party_id).isascii():
+        raise Unauthorized("OCPI-from-country-code/party-id are not a valid party")
+    acting = party.acts_for(country, party_id)
+    if acting is None:
+        named = f"{country.upper()}*{party_id.upper()}"
+        if party.role == PartyRole.HUB:
+            raise Unauthorized(f"This hub may not act for {named}: it is not registered for it")
+        raise Unauthorized(f"OCPI-from-* name {named}: another party than these credentials hold")
+    return Caller(party, acting, status)
+
+
+def presented_token(headers: Mapping[str, str], party: Party) -> str:
+    """The credentials token the request carried, as the party sent it (decoded when Base64)."""
+    header = headers.get(Header.AUTHORIZATION.lower()) or ""
+    value = header.strip().partition(" ")[2].strip()
+    for candidate in token_candidates(header):
+        if hmac.compare_digest(candidate.sha256, party.token_sha256):
+            if candidate.base64_encoded:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+                return decoded[:-1] if decoded.endswith("\n") else decoded
+            return value
+    return value

@@ -1,8 +1,10 @@
 """The CPO's synchronous verdict on a command: the decision table (README, "Answers").
 
 Pure rules over the request, the caller and the records looked up for it. The order matters:
-permissions and the response_url policy come before any look-up, so a caller learns nothing about
-locations, sessions or reservations it may not use.
+what this CPO supports and the response_url policy come first; then, for commands on a location, the
+location itself (Locations are public data in OCPI, and an unknown location is 2003 + REJECTED, as
+the official diagram shows), then the party's permission and its Token. Sessions and reservations
+are never public: for them the permission comes before any look-up.
 """
 
 from collections.abc import Mapping
@@ -78,14 +80,20 @@ class Context(NamedTuple):
     supported_commands: frozenset[CommandType]
     allow_insecure_urls: bool
     allow_private_urls: bool
+    # OCPI 2.1.1: location_id / evse_uid are case-sensitive strings, not CiString.
+    exact_ids: bool = False
+
+
+def _permitted(command_type: CommandType, ctx: Context) -> Decision | None:
+    if command_type not in ctx.party.permissions:
+        return _rejected(f"{command_type.value} is not permitted for {ctx.caller.key}")
+    return None
 
 
 def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Decision | None:
     """Rules that need no look-up. ``None`` means: go on."""
     if command_type not in ctx.supported_commands:
         return _not_supported(f"This CPO does not support {command_type.value}")
-    if command_type not in ctx.party.permissions:
-        return _rejected(f"{command_type.value} is not permitted for {ctx.caller.key}")
     try:
         check_response_url(
             response_url,
@@ -99,14 +107,14 @@ def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Deci
 
 
 def _locate(
-    location: NetworkLocation | None, evse_uid: str | None, connector_id: str | None
+    location: NetworkLocation | None, location_id: str, evse_uid: str | None, connector_id: str | None, ctx: Context
 ) -> tuple[Decision | None, Evse | None]:
-    if location is None:
+    if location is None or (ctx.exact_ids and location.location_id != location_id):
         return _unknown_location("location"), None
     if evse_uid is None:
         return None, None
     evse = location.evse(evse_uid)
-    if evse is None:
+    if evse is None or (ctx.exact_ids and evse.uid != evse_uid):
         return _unknown_location("EVSE"), None
     if connector_id is not None and not has_connector(evse, connector_id):
         return _unknown_location("connector"), None
@@ -120,12 +128,14 @@ def _operable(evse: Evse) -> Decision | None:
 
 
 def decide_start_session(request: StartSession, ctx: Context, location: NetworkLocation | None) -> Decision:
-    if not _token_owned_by(request.token, ctx.caller):
-        return _rejected("The Token is not owned by the requesting party")
-    problem, evse = _locate(location, request.evse_uid, request.connector_id)
+    problem, evse = _locate(location, request.location_id, request.evse_uid, request.connector_id, ctx)
     if problem:
         return problem
     assert location is not None
+    if refused := _permitted(CommandType.START_SESSION, ctx):
+        return refused
+    if not _token_owned_by(request.token, ctx.caller):
+        return _rejected("The Token is not owned by the requesting party")
     if evse is not None:
         if not _has(evse, Capability.REMOTE_START_STOP_CAPABLE):
             return _not_supported(f"EVSE {evse.uid} cannot be started remotely")
@@ -145,6 +155,8 @@ def decide_start_session(request: StartSession, ctx: Context, location: NetworkL
 def decide_stop_session(
     request: StopSession, ctx: Context, session: SessionRecord | None, location: NetworkLocation | None
 ) -> Decision:
+    if refused := _permitted(CommandType.STOP_SESSION, ctx):
+        return refused
     if session is None:
         return Decision(CommandResponseType.UNKNOWN_SESSION, message="Unknown session")
     if not session.owner.same_as(ctx.caller.country_code, ctx.caller.party_id):
@@ -167,14 +179,16 @@ def decide_stop_session(
 def decide_reserve_now(
     request: ReserveNow, ctx: Context, location: NetworkLocation | None, existing: Reservation | None
 ) -> Decision:
+    problem, evse = _locate(location, request.location_id, request.evse_uid, None, ctx)
+    if problem:
+        return problem
+    assert location is not None
+    if refused := _permitted(CommandType.RESERVE_NOW, ctx):
+        return refused
     if not _token_owned_by(request.token, ctx.caller):
         return _rejected("The Token is not owned by the requesting party")
     if request.expiry_date <= ctx.now:
         return _rejected("expiry_date must be in the future", StatusCode.INVALID_PARAMETERS)
-    problem, evse = _locate(location, request.evse_uid, None)
-    if problem:
-        return problem
-    assert location is not None
     if evse is not None:
         if not _has(evse, Capability.RESERVABLE):
             return _not_supported(f"EVSE {evse.uid} cannot be reserved")
@@ -198,6 +212,8 @@ def decide_reserve_now(
 def decide_cancel_reservation(request: CancelReservation, ctx: Context, existing: Reservation | None) -> Decision:
     # Reservations are keyed per party, so another party's reservation is indistinguishable from an
     # unknown one: nothing about it leaks.
+    if refused := _permitted(CommandType.CANCEL_RESERVATION, ctx):
+        return refused
     if existing is None or not existing.is_active(ctx.now):
         return _rejected("Unknown reservation")
     return _accepted(
@@ -209,10 +225,12 @@ def decide_cancel_reservation(request: CancelReservation, ctx: Context, existing
 
 
 def decide_unlock_connector(request: UnlockConnector, ctx: Context, location: NetworkLocation | None) -> Decision:
-    problem, evse = _locate(location, request.evse_uid, request.connector_id)
+    problem, evse = _locate(location, request.location_id, request.evse_uid, request.connector_id, ctx)
     if problem:
         return problem
     assert location is not None and evse is not None
+    if refused := _permitted(CommandType.UNLOCK_CONNECTOR, ctx):
+        return refused
     if not _has(evse, Capability.UNLOCK_CAPABLE):
         return _not_supported(f"EVSE {evse.uid} has no remotely unlockable connector")
     return _accepted(location_id=location.location_id, evse_uid=request.evse_uid, connector_id=request.connector_id)

@@ -24,7 +24,7 @@ from typing import NamedTuple
 from ocpi_commands.config import Settings
 from ocpi_commands.domain.auth import encode_token
 from ocpi_commands.domain.model import CommandRecord, DeliveryAttempt, DeliveryStatus, Party, PartyRef
-from ocpi_commands.domain.ports import AddressResolver, CommandStore, HttpAnswer, HttpPoster
+from ocpi_commands.domain.ports import AddressResolver, CommandStore, HttpAnswer, HttpPoster, ResultWire
 from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_resolved_addresses, check_response_url
 from ocpi_commands.observability import logger, metric
 from ocpi_commands.ocpi.envelope import Header
@@ -80,7 +80,7 @@ class Deliverer:
         party_lookup: Callable[[PartyRef], Party | None],
         poster: HttpPoster,
         resolver: AddressResolver,
-        encode_result: Callable[[CommandRecord], bytes],
+        wire: ResultWire,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -89,7 +89,7 @@ class Deliverer:
         self.party_lookup = party_lookup
         self.poster = poster
         self.resolver = resolver
-        self.encode_result = encode_result
+        self.wire = wire
         self.clock = clock
         self.sleep = sleep
 
@@ -110,22 +110,31 @@ class Deliverer:
         return now - activity > self.lease
 
     def headers(self, command: CommandRecord, party: Party, request_id: str) -> dict[str, str]:
-        return {
-            "Authorization": encode_token(party.outbound_token or ""),
+        """The POST's headers, in the command's OCPI version. The credentials token is sent as the peer
+        sends its own: raw to 2.1.1 peers and to peers marked legacy, Base64 otherwise. X-Request-ID and
+        X-Correlation-ID are sent to every version (harmless where not required)."""
+        token = party.outbound_token or ""
+        raw = self.wire.raw_token(command.ocpi_version) or party.legacy_token_encoding
+        headers = {
+            "Authorization": f"Token {token}" if raw else encode_token(token),
             "Content-Type": "application/json",
             Header.REQUEST_ID: request_id,
             Header.CORRELATION_ID: command.correlation_id,
-            Header.FROM_COUNTRY_CODE: self.settings.cpo_country_code,
-            Header.FROM_PARTY_ID: self.settings.cpo_party_id,
-            Header.TO_COUNTRY_CODE: command.party.country_code,
-            Header.TO_PARTY_ID: command.party.party_id,
         }
+        if self.wire.routing_headers(command.ocpi_version):
+            ours = command.cpo or self.settings.our_parties[0]
+            headers[Header.FROM_COUNTRY_CODE] = ours.country_code
+            headers[Header.FROM_PARTY_ID] = ours.party_id
+            headers[Header.TO_COUNTRY_CODE] = command.party.country_code
+            headers[Header.TO_PARTY_ID] = command.party.party_id
+        return headers
 
     def _refusal(self, command: CommandRecord, party: Party | None) -> str | None:
+        who = (command.partner or command.party).key
         if party is None:
-            return f"party {command.party.key} is not registered"
+            return f"party {who} is not registered"
         if not party.outbound_token:
-            return f"no credentials token to call {command.party.key}"
+            return f"no credentials token to call {who}"
         try:
             check_response_url(
                 command.response_url,
@@ -146,9 +155,11 @@ class Deliverer:
         transition (its first attempt already opened) or, when resuming, as last stored."""
         assert command.result is not None
         log_keys = {"command_id": command.command_id, "result": command.result.value}
-        party = self.party_lookup(command.party)
+        # The partner whose credentials sent the command: a hub's own token, encoding and allow-list
+        # for a client it routed, with OCPI-to-* naming the client.
+        party = self.party_lookup(command.partner or command.party)
         request_id = command.delivery_request_id or str(uuid.uuid4())
-        body = self.encode_result(command)
+        body = self.wire.body(command)
         attempts = list(command.delivery_attempts)
         if not attempts:
             raise ValueError("deliver() needs an opened attempt")
@@ -162,6 +173,16 @@ class Deliverer:
             attempt = reopened
         # An open attempt is either the one the winning transition just opened, or one whose invocation
         # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
+
+        if body is None:
+            # The command's OCPI version cannot say this result (2.1.1 has no CANCELED_RESERVATION).
+            reason = f"OCPI {command.ocpi_version} has no {command.result.value} result: not sent"
+            self._finish(
+                command, owner, attempt, Classified("not_sent", error=reason), DeliveryStatus.NOT_SENT, request_id
+            )
+            logger.info("CommandResult not sent", extra={**log_keys, "reason": reason})
+            metric("DeliveryAttempts", Outcome="not_sent")
+            return DeliveryStatus.NOT_SENT
 
         refusal = self._refusal(command, party)
         if refusal is not None:

@@ -42,9 +42,27 @@ class InvalidParameters(OcpiError):
     status_code = 2001
 
 
+class NotAddressedToUs(OcpiError):
+    """OCPI-to-* name a party this platform is not (HTTP 200, 2001): refused before anything else."""
+
+    http_status = 200
+    status_code = 2001
+
+
+class OtherVersion(OcpiError):
+    """The party speaks another OCPI version with this platform than the endpoint it called (HTTP 200, 2000)."""
+
+    http_status = 200
+    status_code = 2000
+
+
 class MethodNotAllowed(OcpiError):
     http_status = 405
     status_code = 2000
+
+    def __init__(self, message: str, allow: str = "POST"):
+        super().__init__(message)
+        self.allow = allow
 
 
 class NotFound(OcpiError):

@@ -97,7 +97,8 @@ def dispatch_detail(command: CommandRecord) -> dict[str, Any]:
         "connector_id": command.connector_id,
         "session_id": command.session_id,
         "authorization_reference": request.get("authorization_reference"),
-        "deadline": format_datetime(command.deadline),
+        # When the charge point's answer is due: the announced deadline less the delivery margin.
+        "deadline": format_datetime(command.answer_by or command.deadline),
         "timeout": command.timeout,
         "correlation_id": command.correlation_id,
     }

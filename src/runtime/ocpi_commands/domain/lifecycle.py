@@ -42,9 +42,10 @@ from ocpi_commands.ocpi.types import utc_now
 from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, SessionStatus
 
 
-def wait_seconds(deadline_epoch: int, now: float) -> int:
-    """Seconds left until the announced deadline (at least 1: TimeoutSecondsPath needs a positive int)."""
-    return max(1, math.ceil(deadline_epoch - now))
+def wait_seconds(answer_by_epoch: float, now: float) -> int:
+    """Whole seconds left to wait for the charge point (at least 1: TimeoutSecondsPath needs a positive
+    int), rounded down so the wait never outlasts ``answer_by``."""
+    return max(1, math.floor(answer_by_epoch - now))
 
 
 class DispatchOutcome(NamedTuple):
@@ -84,9 +85,9 @@ class Lifecycle:
 
     # ---------------------------------------------------------------- start and dispatch
 
-    def start(self, command_id: str, deadline_epoch: int) -> bool:
+    def start(self, command_id: str, answer_by_epoch: float) -> bool:
         """Start the command's execution (named after it, so a repeated start is a no-op); False if it exists."""
-        payload = {"command_id": command_id, "wait_seconds": wait_seconds(deadline_epoch, self.clock().timestamp())}
+        payload = {"command_id": command_id, "wait_seconds": wait_seconds(answer_by_epoch, self.clock().timestamp())}
         return self.executions.start(command_id, payload)
 
     def dispatch(self, command_id: str, task_token: str, execution_arn: str | None) -> DispatchOutcome:
@@ -251,6 +252,8 @@ class Lifecycle:
                     response_url=command.response_url,
                     command_id=command.command_id,
                     correlation_id=command.correlation_id,
+                    ocpi_version=command.ocpi_version,
+                    partner=command.partner,
                 )
             )
         elif command.command_type == CommandType.CANCEL_RESERVATION and command.reservation_id:
@@ -268,10 +271,11 @@ class Lifecycle:
                     status=SessionStatus.RESERVATION if reserved else SessionStatus.PENDING,
                     authorization_reference=request.get("authorization_reference"),
                     command_id=command.command_id,
-                )
+                ),
+                partner=command.partner,
             )
 
-    def update_session(self, report: SessionReport) -> None:
+    def update_session(self, report: SessionReport, partner: PartyRef | None = None) -> None:
         self.repository.put_session(
             SessionRecord(
                 session_id=report.session_id,
@@ -283,6 +287,7 @@ class Lifecycle:
                 authorization_reference=report.authorization_reference,
                 command_id=report.command_id,
                 last_updated=self.clock(),
+                partner=partner,
             )
         )
         logger.info("Session updated", extra={"session_id": report.session_id, "status": report.status.value})
@@ -326,6 +331,8 @@ class Lifecycle:
         message = [m.model_dump() for m in report.message] if report.message else None
         notice = CommandRecord(
             command_id=notice_id,
+            ocpi_version=reservation.ocpi_version,
+            partner=reservation.partner,
             command_type=CommandType.RESERVE_NOW,
             party=reservation.owner,
             request={"reservation_id": reservation.reservation_id, "notice": "CANCELED_RESERVATION"},

@@ -37,15 +37,45 @@ class PartyRef(DomainModel):
 
 
 class PartyRole(str, Enum):
+    """The role of a partner platform with us (OCPI Role; NAP, NSP, SCSP and the like are OTHER)."""
+
     EMSP = "EMSP"
     HUB = "HUB"
+    CPO = "CPO"
+    OTHER = "OTHER"
 
 
 class CredentialsStatus(str, Enum):
-    """``REGISTERED``: the party's token may call every module. ``TOKEN_A``: registration token only."""
+    """``REGISTERED``: the party's token may call every module. ``TOKEN_A``: registration token only
+    (an invited partner that has not registered yet)."""
 
     REGISTERED = "REGISTERED"
     TOKEN_A = "TOKEN_A"
+    UNREGISTERED = "UNREGISTERED"  # the partner (or we) ended the registration: no token works
+    # We are registering with the partner (party connect): the token we gave it works for its calls back
+    # to our versions, never on functional modules, and is never cached.
+    CONNECTING = "CONNECTING"
+
+
+class CredentialsRole(DomainModel):
+    """A role a partner platform holds (Credentials ``roles``): several parties may share one platform."""
+
+    role: str
+    country_code: str
+    party_id: str
+    name: str | None = None
+
+    @property
+    def ref(self) -> PartyRef:
+        return PartyRef(country_code=self.country_code, party_id=self.party_id)
+
+
+class Endpoint(DomainModel):
+    """One endpoint of a partner's version details."""
+
+    identifier: str
+    role: str | None = None  # SENDER / RECEIVER (2.2+); None in 2.1.1
+    url: str
 
 
 DEFAULT_PERMISSIONS: frozenset[CommandType] = frozenset(
@@ -73,6 +103,40 @@ class Party(DomainModel):
     # For a hub: the eMSPs it may act for (empty: any, as told by the OCPI-from-* headers).
     hub_clients: tuple[str, ...] = ()
     enabled: bool = True
+    # The OCPI version this party speaks with us (registered, or agreed in the credentials handshake).
+    ocpi_version: str = "2.2.1"
+    # From the credentials handshake: every role of the platform (the parties it may act as, for a hub
+    # its clients), its versions URL and the endpoints of the agreed version, and when they were fetched.
+    roles: tuple[CredentialsRole, ...] = ()
+    versions_url: str | None = None
+    endpoints: tuple[Endpoint, ...] = ()
+    endpoints_fetched_at: datetime | None = None
+    # An invited partner's CREDENTIALS_TOKEN_A stops working at this time.
+    token_a_expires_at: datetime | None = None
+    # While we update our credentials with the partner (PUT), the token we are giving it works too.
+    next_token_sha256: str | None = None
+    registered_at: datetime | None = None
+
+    def acts_for(self, country_code: str, party_id: str) -> PartyRef | None:
+        """The party of this platform named ``country_code``/``party_id`` (OCPI-from-*), if it is one.
+
+        A hub acts only for the clients it is registered for; any other platform for itself and its roles."""
+        if self.role == PartyRole.HUB:
+            wanted = f"{ci_key(country_code)}*{ci_key(party_id)}"
+            return PartyRef(country_code=country_code, party_id=party_id) if wanted in self.hub_clients else None
+        if self.ref.same_as(country_code, party_id):
+            return self.ref
+        for role in self.roles:
+            if role.role != PartyRole.HUB.value and role.ref.same_as(country_code, party_id):
+                return role.ref
+        return None
+
+    def endpoint(self, identifier: str, role: str | None = None) -> Endpoint | None:
+        """The partner's endpoint for a module (and interface role, where its version has roles)."""
+        for endpoint in self.endpoints:
+            if endpoint.identifier == identifier and (role is None or endpoint.role in (None, role)):
+                return endpoint
+        return None
 
 
 class Connector(DomainModel):
@@ -127,6 +191,7 @@ class SessionRecord(DomainModel):
     authorization_reference: str | None = None
     command_id: str | None = None
     last_updated: datetime | None = None
+    partner: PartyRef | None = None  # the credentials that started it, when not the owner's (a hub)
 
 
 class ReservationStatus(str, Enum):
@@ -154,6 +219,8 @@ class Reservation(DomainModel):
     correlation_id: str | None = None
     status: ReservationStatus = ReservationStatus.ACTIVE
     canceled_by: str | None = None  # "EMSP" (CANCEL_RESERVATION) or "CPO"
+    ocpi_version: str = "2.2.1"  # of the RESERVE_NOW (2.1.1 has no CANCELED_RESERVATION result)
+    partner: PartyRef | None = None  # the credentials that sent the RESERVE_NOW, when not the owner's
 
     def is_active(self, now: datetime) -> bool:
         return self.status == ReservationStatus.ACTIVE and self.expiry_date > now
@@ -177,6 +244,7 @@ class DeliveryStatus(str, Enum):
     DELIVERING = "DELIVERING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"
+    NOT_SENT = "NOT_SENT"  # the command's OCPI version has no way to say this result
 
 
 class DeliveryAttempt(DomainModel):
@@ -203,9 +271,19 @@ class CommandRecord(DomainModel):
     response: dict[str, Any]
     timeout: int
     accepted_at: datetime
+    # The announced deadline (accepted_at + timeout), and when the wait for the charge point ends
+    # (earlier, by the delivery margin, so a TIMEOUT reaches the eMSP before the deadline).
     deadline: datetime
+    answer_by: datetime | None = None
     request_id: str
     correlation_id: str
+    # The CPO party it was addressed to (None: the platform's default party).
+    cpo: PartyRef | None = None
+    # The partner whose credentials sent it, when not ``party`` itself (a hub, or a platform with several
+    # roles): its CommandResult goes out with that partner's token, encoding and allow-list.
+    partner: PartyRef | None = None
+    # The OCPI version it was received in: its CommandResult is written in the same one.
+    ocpi_version: str = "2.2.1"
     status: CommandStatus = CommandStatus.PENDING
     # What the charge point backend needs, resolved at acceptance time.
     location_id: str | None = None

@@ -28,8 +28,8 @@ class CreateOutcome(NamedTuple):
 
     created: bool
     command: CommandRecord | None = None
-    # When not created: which guard matched and whether the earlier request had the same body.
-    conflict: str | None = None  # "request_id" | "response_url"
+    # When not created: which guard matched (the X-Request-ID) and whether the earlier body was the same.
+    conflict: str | None = None
     same_body: bool = True
 
 
@@ -149,6 +149,20 @@ class HttpAnswer(NamedTuple):
 
 class HttpPoster(Protocol):
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpAnswer: ...
+
+
+class ResultWire(Protocol):
+    """How a CommandResult is written on the wire, in the OCPI version of its command."""
+
+    def body(self, command: CommandRecord) -> bytes | None:
+        """The body POSTed to response_url; None when the version cannot say this result."""
+        ...
+
+    def raw_token(self, ocpi_version: str) -> bool:
+        """The credentials token goes in Authorization as is (2.1.1), not Base64-encoded."""
+        ...
+
+    def routing_headers(self, ocpi_version: str) -> bool: ...
 
 
 class AddressResolver(Protocol):

@@ -24,7 +24,7 @@ from ocpi_commands.domain.commands import (
     StopSession,
     UnlockConnector,
 )
-from ocpi_commands.domain.model import CommandRecord
+from ocpi_commands.domain.model import CommandRecord, PartyRef
 from ocpi_commands.domain.ports import CommandStore, NetworkStore
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.types import utc_now
@@ -36,6 +36,8 @@ class RequestMeta(NamedTuple):
     correlation_id: str
     # The X-Request-ID exactly as the client sent it (None when we had to generate one).
     client_request_id: str | None
+    # The CPO party the request is addressed to (OCPI-to-*; None: this platform's default party).
+    recipient: PartyRef | None = None
 
 
 class Answer(NamedTuple):
@@ -74,8 +76,19 @@ class CommandService:
         self.clock = clock
         self.new_id = new_id
 
-    def receive(self, caller: Caller, request: Command, meta: RequestMeta, body_fingerprint: str) -> Answer:
-        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID and response_url)."""
+    def receive(
+        self,
+        caller: Caller,
+        request: Command,
+        meta: RequestMeta,
+        body_fingerprint: str,
+        ocpi_version: str = "2.2.1",
+        exact_ids: bool = False,
+    ) -> Answer:
+        """Decide on ``request`` and, when ACCEPTED, record it (once per X-Request-ID).
+
+        ``ocpi_version`` is the version it arrived in (its CommandResult is written in it);
+        ``exact_ids`` compares location and EVSE ids case-sensitively (2.1.1)."""
         ctx = decisions.Context(
             caller=caller.acting_as,
             party=caller.party,
@@ -83,11 +96,12 @@ class CommandService:
             supported_commands=self.settings.supported_commands,
             allow_insecure_urls=self.settings.insecure_response_urls_allowed,
             allow_private_urls=self.settings.private_response_urls_allowed,
+            exact_ids=exact_ids,
         )
         decision = decisions.precheck(request.command_type, request.response_url, ctx) or self._decide(request, ctx)
         if not decision.accepted:
             return _answer(decision)
-        return self._accept(caller, request, decision, meta, ctx.now, body_fingerprint)
+        return self._accept(caller, request, decision, meta, ctx.now, body_fingerprint, ocpi_version)
 
     def _decide(self, request: Command, ctx: decisions.Context) -> decisions.Decision:
         network = self.network
@@ -119,6 +133,7 @@ class CommandService:
         meta: RequestMeta,
         now: datetime,
         body_fingerprint: str,
+        ocpi_version: str,
     ) -> Answer:
         command_type = request.command_type
         timeout = self.settings.timeout_for(command_type)
@@ -132,14 +147,18 @@ class CommandService:
             timeout=timeout,
             accepted_at=now,
             deadline=now + timedelta(seconds=timeout),
+            answer_by=now + timedelta(seconds=self.settings.charge_point_wait(timeout)),
             request_id=meta.request_id,
             correlation_id=meta.correlation_id,
+            cpo=meta.recipient,
+            partner=None if caller.party.ref == caller.acting_as else caller.party.ref,
+            ocpi_version=ocpi_version,
             **decision.targets,
         )
         outcome = self.commands.create_command(command, meta.client_request_id, body_fingerprint)
         if outcome.created:
             return Answer(StatusCode.SUCCESS, CommandResponseType.ACCEPTED, timeout, command_id=command.command_id)
-        if outcome.command is not None and outcome.same_body and outcome.command.command_type == command_type:
+        if outcome.command is not None and outcome.same_body:
             # A retried request: the same answer, and nothing dispatched a second time.
             return Answer(
                 StatusCode.SUCCESS,
@@ -148,11 +167,11 @@ class CommandService:
                 command_id=outcome.command.command_id,
                 duplicate=True,
             )
-        what = "X-Request-ID" if outcome.conflict == "request_id" else "response_url"
         return _answer(
             decisions.Decision(
                 CommandResponseType.REJECTED,
                 StatusCode.INVALID_PARAMETERS,
-                f"{what} is already used by another pending command of this party",
+                f"X-Request-ID {meta.client_request_id} was already used for another"
+                f" {command_type.value} of this party",
             )
         )

@@ -30,7 +30,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "command_type": item.get("command_type"),
         }
         try:
-            started = composition.lifecycle().start(item["command_id"], int(item["deadline_epoch"]))
+            answer_by = item.get("answer_by_epoch", item["deadline_epoch"])  # records from before answer_by
+            started = composition.lifecycle().start(item["command_id"], float(answer_by))
         except Exception:
             logger.exception("Could not start the command's execution; will retry", extra=keys)
             metric("ExecutionStartFailures")

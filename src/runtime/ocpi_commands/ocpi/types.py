@@ -1,4 +1,5 @@
-"""OCPI 2.2.1 primitive types (Types chapter): CiString, string, URL, DateTime, DisplayText.
+"""OCPI primitive types (Types chapter): CiString, string, URL, DateTime, DisplayText (2.2.1 baseline; 2.1.1 differs
+in its ``ocpi/v2_1_1`` package: ASCII strings, DateTimes without fractions).
 
 The spec's rules, as enforced here:
 
@@ -71,6 +72,9 @@ def _text(n: int) -> StringConstraints:
     return StringConstraints(min_length=0, max_length=n, pattern=_NO_CONTROL_CHARS)
 
 
+# 2.3.0 ``OpenEnum``: the known values, or any other string (RFC 6648 style names): kept as sent.
+OpenEnum = Annotated[str, _ci(255)]
+
 CiString2 = Annotated[str, _ci(2)]
 CiString3 = Annotated[str, _ci(3)]
 CiString36 = Annotated[str, _ci(36)]
@@ -135,6 +139,12 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError(f"is not a valid date-time: {exc}") from exc
     except OverflowError:  # an offset that moves it out of the years 1..9999
         raise ValueError("is out of the range of representable date-times") from None
+
+
+def format_datetime_seconds(value: datetime) -> str:
+    """DateTime without fractional seconds (OCPI 2.1.1's ISO 8601 form): ``YYYY-MM-DDTHH:MM:SSZ``."""
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_datetime(value: datetime) -> str:

@@ -45,13 +45,8 @@ def pending_shard(command_id: str) -> str:
     return f"PENDING#{shard}"
 
 
-def request_id_guard(owner: PartyRef, request_id: str) -> dict[str, str]:
-    return {"pk": f"IDEM#{owner.key}#REQ#{request_id}", "sk": "IDEM"}
-
-
-def response_url_guard(owner: PartyRef, response_url: str) -> dict[str, str]:
-    digest = hashlib.sha256(response_url.encode()).hexdigest()
-    return {"pk": f"IDEM#{owner.key}#URL#{digest}", "sk": "IDEM"}
+def request_id_guard(owner: PartyRef, command_type: str, request_id: str) -> dict[str, str]:
+    return {"pk": f"IDEM#{owner.key}#{command_type}#{request_id}", "sk": "IDEM"}
 
 
 def simulator(location_id: str, evse_uid: str | None) -> dict[str, str]:

@@ -91,25 +91,90 @@ class DynamoRepository:
         return {**keys.party(party.ref), "type": "PARTY", **body}
 
     @staticmethod
-    def _credentials_item(party: Party) -> dict[str, Any]:
-        return {
-            **keys.credentials(party.token_sha256),
-            "type": "CREDENTIALS",
-            "party": party.ref.model_dump(),
-            "token_sha256": party.token_sha256,
-            "credentials_status": party.credentials_status.value,
-        }
+    def _credentials_items(party: Party) -> list[dict[str, Any]]:
+        """The token look-up items of a party: its token, and the next one while an update runs."""
+        hashes = [party.token_sha256] + ([party.next_token_sha256] if party.next_token_sha256 else [])
+        return [
+            {
+                **keys.credentials(sha),
+                "type": "CREDENTIALS",
+                "party": party.ref.model_dump(),
+                "token_sha256": sha,
+                "credentials_status": party.credentials_status.value,
+            }
+            for sha in hashes
+            if sha
+        ]
 
-    def put_party(self, party: Party, previous_token_sha256: str | None = None) -> None:
-        """Create or replace a party and its credentials look-up item, atomically."""
+    def _party_writes(self, party: Party, previous: Party | None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table_name, "Item": serialize(self._party_item(party))}},
-            {"Put": {"TableName": self.table_name, "Item": serialize(self._credentials_item(party))}},
+            *(
+                {"Put": {"TableName": self.table_name, "Item": serialize(item)}}
+                for item in self._credentials_items(party)
+            ),
         ]
-        if previous_token_sha256 and previous_token_sha256 != party.token_sha256:
+        if previous is not None:
+            kept = {party.token_sha256, party.next_token_sha256}
+            for sha in (previous.token_sha256, previous.next_token_sha256):
+                if sha and sha not in kept:
+                    items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(sha))}})
+            if previous.ref.key != party.ref.key:
+                items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.party(previous.ref))}})
+        return items
+
+    def put_party(self, party: Party, previous_token_sha256: str | None = None) -> None:
+        """Create or replace a party and its credentials look-up items, atomically."""
+        items = self._party_writes(party, None)
+        if previous_token_sha256 and previous_token_sha256 not in (party.token_sha256, party.next_token_sha256):
             items.append(
                 {"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(previous_token_sha256))}}
             )
+        self.client.transact_write_items(TransactItems=items)
+
+    def register_party(self, party: Party, replaces: Party) -> bool:
+        """Store ``party`` in place of ``replaces`` (tokens, and the key, may change) if ``replaces`` is
+        still as read: one transaction, so a handshake is complete or did not happen."""
+        items = self._party_writes(party, replaces)
+        guard = {
+            "ConditionExpression": "token_sha256 = :sha AND credentials_status = :status",
+            "ExpressionAttributeValues": _values(sha=replaces.token_sha256, status=replaces.credentials_status.value),
+        }
+        if replaces.ref.key == party.ref.key:
+            items[0]["Put"].update(guard)
+        else:
+            for item in items:
+                if "Delete" in item and item["Delete"]["Key"] == serialize(keys.party(replaces.ref)):
+                    item["Delete"].update(guard)
+            items[0]["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR credentials_status <> :registered"
+            items[0]["Put"]["ExpressionAttributeValues"] = _values(registered=CredentialsStatus.REGISTERED.value)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if aws.error_code(exc) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def delete_party(self, party: Party) -> None:
+        """Unregister: the token look-ups go, the party stays as UNREGISTERED (history), without tokens."""
+        gone = party.model_copy(
+            update={
+                "credentials_status": CredentialsStatus.UNREGISTERED,
+                "outbound_token": None,
+                "next_token_sha256": None,
+                "token_sha256": "",
+            }
+        )
+        items: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self.table_name, "Key": serialize(keys.credentials(sha))}}
+            for sha in (party.token_sha256, party.next_token_sha256)
+            if sha
+        ]
+        if party.ref.country_code == "--":  # a connection that was never made leaves nothing behind
+            items.append({"Delete": {"TableName": self.table_name, "Key": serialize(keys.party(party.ref))}})
+        else:
+            items.append({"Put": {"TableName": self.table_name, "Item": serialize(self._party_item(gone))}})
         self.client.transact_write_items(TransactItems=items)
 
     def get_party(self, ref: PartyRef) -> Party | None:
@@ -121,9 +186,9 @@ class DynamoRepository:
         if cred is None:
             return None
         party = self.get_party(PartyRef.model_validate(cred["party"]))
-        if party is None or party.token_sha256 != token_sha256:
+        if party is None or token_sha256 not in (party.token_sha256, party.next_token_sha256):
             return None
-        return party, CredentialsStatus(cred.get("credentials_status", CredentialsStatus.REGISTERED.value))
+        return party, party.credentials_status
 
     def list_parties(self) -> list[Party]:
         return [Party.model_validate(i) for i in self._scan_type("PARTY")]
@@ -255,8 +320,9 @@ class DynamoRepository:
         if command.status == CommandStatus.PENDING:
             item["gsi1pk"] = keys.pending_shard(command.command_id)
             item["gsi1sk"] = f"{format_datetime(command.deadline)}#{command.command_id}"
-        # Rounded up: the state machine's wait (whole seconds) must never end before the announced deadline.
         item["deadline_epoch"] = math.ceil(command.deadline.timestamp())
+        # To the millisecond: the starter rounds the remaining wait down to whole seconds.
+        item["answer_by_epoch"] = round((command.answer_by or command.deadline).timestamp(), 3)
         item["expires_at"] = command.expires_at or _epoch(command.accepted_at) + COMMAND_RETENTION_SECONDS
         return item
 
@@ -267,55 +333,44 @@ class DynamoRepository:
     def create_command(
         self, command: CommandRecord, client_request_id: str | None, body_fingerprint: str
     ) -> CreateOutcome:
-        """Write a new PENDING command exactly once, with its idempotency guards, in one transaction.
+        """Write a new PENDING command exactly once, with its idempotency guard, in one transaction.
 
-        Guards: the same X-Request-ID from the same party (for a day), and the same response_url from the
-        same party while the earlier command's timeout runs. A guard that matches makes this a duplicate.
+        The guard is the X-Request-ID of the request, per party and command type, for a day: the same
+        X-Request-ID again is a retry of the same request (the same body: the same answer, nothing new
+        recorded) or a client error (another body). A response_url is no key: two commands may name the
+        same URL, and each gets its own CommandResult. Without an X-Request-ID there is nothing to
+        recognise a retry by, and the command is written with one conditional put.
         """
+        command_put = {
+            "TableName": self.table_name,
+            "Item": serialize(self._command_item(command)),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if not client_request_id:
+            self.client.put_item(**command_put)
+            return CreateOutcome(created=True, command=command)
         now_epoch = int(time.time())
-        guard_common = {"type": "IDEM", "command_id": command.command_id, "fingerprint": body_fingerprint}
-        url_guard = {
-            **keys.response_url_guard(command.party, command.response_url),
-            **guard_common,
-            "guard": "response_url",
-            "expires_at": _epoch(command.deadline),
+        guard_key = keys.request_id_guard(command.party, command.command_type.value, client_request_id)
+        guard_item = {
+            **guard_key,
+            "type": "IDEM",
+            "command_id": command.command_id,
+            "fingerprint": body_fingerprint,
+            "guard": "request_id",
+            "expires_at": now_epoch + REQUEST_ID_GUARD_SECONDS,
         }
         transact: list[dict[str, Any]] = [
+            {"Put": command_put},
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": serialize(self._command_item(command)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": serialize(url_guard),
+                    "Item": serialize(guard_item),
                     "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
                     "ExpressionAttributeValues": _values(now=now_epoch),
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
         ]
-        if client_request_id:
-            request_guard = {
-                **keys.request_id_guard(command.party, client_request_id),
-                **guard_common,
-                "guard": "request_id",
-                "expires_at": now_epoch + REQUEST_ID_GUARD_SECONDS,
-            }
-            transact.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": serialize(request_guard),
-                        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                        "ExpressionAttributeValues": _values(now=now_epoch),
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    }
-                }
-            )
         for attempt in range(4):
             try:
                 self.client.transact_write_items(TransactItems=transact)
@@ -324,28 +379,14 @@ class DynamoRepository:
                 if aws.error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons") or []
-                codes = [r.get("Code") for r in reasons]
-                if "ConditionalCheckFailed" in codes:
-                    # Guards come first by preference: the request id is the stronger signal.
-                    order = sorted(
-                        (i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"), key=lambda i: -i
-                    )
-                    for index in order:
-                        if index == 0:
-                            continue  # the command id itself collided: impossible with random ids
-                        old = reasons[index].get("Item")
-                        guard = (
-                            deserialize(old)
-                            if old
-                            else self._get({"pk": transact[index]["Put"]["Item"]["pk"]["S"], "sk": "IDEM"})
-                        )
-                        if guard is None:
-                            continue
-                        existing = self.get_command(guard["command_id"])
+                if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
+                    old = reasons[1].get("Item")
+                    guard = deserialize(old) if old else self._get(guard_key)
+                    if guard is not None:
                         return CreateOutcome(
                             created=False,
-                            command=existing,
-                            conflict=guard.get("guard"),
+                            command=self.get_command(guard["command_id"]),
+                            conflict="request_id",
                             same_body=guard.get("fingerprint") == body_fingerprint,
                         )
                 # A concurrent transaction on the same guard: back off and look again.

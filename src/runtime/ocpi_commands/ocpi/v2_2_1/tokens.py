@@ -57,7 +57,7 @@ class Token(OcpiModel):
             country_code=self.country_code,
             party_id=self.party_id,
             uid=self.uid,
-            type=self.type.value,
+            type=str(getattr(self.type, "value", self.type)),  # an OpenEnum (plain str) in 2.3.0
             contract_id=self.contract_id,
             issuer=self.issuer,
             visual_number=self.visual_number,

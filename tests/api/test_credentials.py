@@ -1,0 +1,339 @@
+"""The Credentials module, receiver side: an invited partner registers, rotates its token, unregisters.
+
+The partner is a small OCPI server on 127.0.0.1 (its versions and version details), scriptable to
+fail; the Credentials function is called as API Gateway calls it.
+"""
+
+import base64
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from helpers import Api, ocpi_token
+
+TOKEN_A = "registration-token-a"  # DE*NEW in the seed: invited, not registered
+
+
+class Partner:
+    """A partner platform's Versions module on loopback, recording who called it with which token."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+        self.versions = ["2.2.1"]
+        self.fail_versions: int | None = None
+        self.endpoints = ["credentials", "commands"]
+        partner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                partner.calls.append((self.path, self.headers.get("Authorization")))
+                if self.path == "/versions" and partner.fail_versions:
+                    return self._send(partner.fail_versions, b"oops")
+                if self.path == "/versions":
+                    data = [{"version": v, "url": f"{partner.base}/{v}"} for v in partner.versions]
+                elif self.path.lstrip("/") in partner.versions:
+                    version = self.path.lstrip("/")
+                    endpoints = [
+                        {"identifier": e, "url": f"{partner.base}/{version}/{e}"}
+                        | ({} if version == "2.1.1" else {"role": "RECEIVER" if e == "commands" else "SENDER"})
+                        for e in partner.endpoints
+                    ]
+                    data = {"version": version, "endpoints": endpoints}
+                else:
+                    return self._send(404, b'{"status_code":2000,"timestamp":"2026-01-01T00:00:00Z"}')
+                body = {"data": data, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
+                self._send(200, json.dumps(body).encode())
+
+            def do_POST(self) -> None:  # noqa: N802 - a credentials endpoint that refuses our registration
+                length = int(self.headers.get("Content-Length") or 0)
+                partner.calls.append((self.path, self.headers.get("Authorization")))
+                partner.posted = json.loads(self.rfile.read(length) or b"null")
+                self._send(200, b'{"status_code":2001,"status_message":"no","timestamp":"2026-01-01T00:00:00Z"}')
+
+            def _send(self, status: int, payload: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Partner":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def partner(ddb):
+    with Partner() as p:
+        yield p
+
+
+@pytest.fixture
+def credentials(ddb):
+    return Api("credentials")
+
+
+def body(partner, token="token-b-from-partner", roles=(("EMSP", "DE", "NEW"),)):
+    return {
+        "token": token,
+        "url": f"{partner.base}/versions",
+        "roles": [
+            {"role": r, "country_code": c, "party_id": p, "business_details": {"name": f"{c}*{p} Ltd"}}
+            for r, c, p in roles
+        ],
+    }
+
+
+def register(credentials, partner, **kwargs):
+    return credentials.call("POST", "/ocpi/2.2.1/credentials", body(partner, **kwargs), token=TOKEN_A)
+
+
+def test_an_invited_partner_registers_and_gets_its_token(api, credentials, partner, ddb):
+    answer = register(credentials, partner)
+    assert (answer.status, answer.status_code) == (200, 1000), answer
+    ours = answer.data
+    assert ours["url"].endswith("/ocpi/versions")
+    assert ours["roles"] == [
+        {"role": "CPO", "business_details": {"name": "OCPI Commands"}, "party_id": "CPO", "country_code": "NL"}
+    ]
+    token_c = ours["token"]
+    assert len(token_c) >= 22 and token_c != TOKEN_A
+    # We read its versions and the details of the version it called, with the token it gave us.
+    expected = "Token " + base64.b64encode(b"token-b-from-partner").decode()
+    assert partner.calls == [("/versions", expected), ("/2.2.1", expected)]
+    # TOKEN_A is finished; the new token works on every module.
+    assert api.call("GET", "/ocpi/versions", token=TOKEN_A).status == 401
+    started = api.command("START_SESSION", start(), token=token_c)
+    assert started.result == "ACCEPTED", started
+    party = ddb.get_party(ref("DE", "NEW"))
+    assert (party.credentials_status.value, party.ocpi_version, party.outbound_token) == (
+        "REGISTERED",
+        "2.2.1",
+        "token-b-from-partner",
+    )
+    assert {e.identifier for e in party.endpoints} == {"credentials", "commands"} and party.endpoints_fetched_at
+    assert party.versions_url == f"{partner.base}/versions" and party.token_sha256 != "" and party.registered_at
+    assert "token-b-from-partner" not in json.dumps(ddb._get({"pk": "CRED#" + party.token_sha256, "sk": "CRED"}))
+
+
+def start():
+    return {
+        "response_url": "http://127.0.0.1:9/cb",
+        "token": ocpi_token("DE", "NEW"),
+        "location_id": "LOC1",
+        "evse_uid": "3256",
+    }
+
+
+def ref(country_code, party_id):
+    from ocpi_commands.domain.model import PartyRef
+
+    return PartyRef(country_code=country_code, party_id=party_id)
+
+
+@pytest.mark.parametrize(
+    ("script", "status_code", "message"),
+    [
+        ({"fail_versions": 500}, 3001, "could not be read"),
+        ({"versions": ["2.1.1"]}, 3002, "does not offer 2.2.1"),
+        ({"endpoints": ["commands"]}, 3003, "lack credentials"),
+    ],
+    ids=["versions-unreachable", "no-common-version", "no-credentials-endpoint"],
+)
+def test_a_failed_handshake_leaves_the_partner_as_it_was(api, credentials, partner, ddb, script, status_code, message):
+    for key, value in script.items():
+        setattr(partner, key, value)
+    before = ddb.get_party(ref("DE", "NEW"))
+    answer = register(credentials, partner)
+    assert (answer.status, answer.status_code) == (200, status_code), answer
+    assert message in answer.body["status_message"]
+    assert ddb.get_party(ref("DE", "NEW")) == before
+    assert api.call("GET", "/ocpi/versions", token=TOKEN_A).status == 200  # TOKEN_A still works
+    # Once the partner is fixed, the same registration succeeds.
+    partner.fail_versions, partner.versions, partner.endpoints = None, ["2.2.1"], ["credentials"]
+    assert register(credentials, partner).status_code == 1000
+
+
+def test_the_405_rules_and_the_401_for_unknown_tokens(credentials, partner):
+    assert credentials.call("PUT", "/ocpi/2.2.1/credentials", body(partner), token=TOKEN_A).status == 405
+    assert credentials.call("DELETE", "/ocpi/2.2.1/credentials", token=TOKEN_A).status == 405
+    token_c = register(credentials, partner).data["token"]
+    again = credentials.call("POST", "/ocpi/2.2.1/credentials", body(partner), token=token_c)
+    assert (again.status, again.status_code) == (405, 2000)
+    assert credentials.call("POST", "/ocpi/2.2.1/credentials", body(partner), token="who-is-this").status == 401
+    assert credentials.call("PATCH", "/ocpi/2.2.1/credentials", body(partner), token=token_c).status == 405
+
+
+def test_put_rotates_the_tokens_and_the_old_one_stops_working(api, credentials, partner, ddb):
+    token_c = register(credentials, partner).data["token"]
+    partner.calls.clear()
+    answer = credentials.call("PUT", "/ocpi/2.2.1/credentials", body(partner, token="new-token-b"), token=token_c)
+    assert answer.status_code == 1000, answer
+    new_c = answer.data["token"]
+    assert new_c != token_c
+    assert partner.calls[0][1] == "Token " + base64.b64encode(b"new-token-b").decode()  # fetched again, with B'
+    assert api.call("GET", "/ocpi/versions", token=token_c).status == 401
+    assert api.call("GET", "/ocpi/versions", token=new_c).status == 200
+    assert ddb.get_party(ref("DE", "NEW")).outbound_token == "new-token-b"
+
+
+def test_get_answers_our_credentials_with_the_callers_token(credentials, partner):
+    token_c = register(credentials, partner).data["token"]
+    ours = credentials.call("GET", "/ocpi/2.2.1/credentials", token=token_c)
+    assert ours.status_code == 1000 and ours.data["token"] == token_c
+    assert not [h for h in ours.headers if h.startswith("ocpi-")]  # a configuration module
+
+
+def test_delete_unregisters_and_the_tokens_stop_working(api, credentials, partner, ddb):
+    token_c = register(credentials, partner).data["token"]
+    assert credentials.call("DELETE", "/ocpi/2.2.1/credentials", token=token_c).status_code == 1000
+    assert api.call("GET", "/ocpi/versions", token=token_c).status == 401
+    party = ddb.get_party(ref("DE", "NEW"))
+    assert party.credentials_status.value == "UNREGISTERED" and party.outbound_token is None
+
+
+def test_roles_that_do_not_name_the_invited_party_are_refused(credentials, partner, ddb):
+    answer = register(credentials, partner, roles=(("EMSP", "FR", "XYZ"),))
+    assert answer.status_code == 2001 and "DE*NEW" in answer.body["status_message"]
+    assert ddb.get_party(ref("DE", "NEW")).credentials_status.value == "TOKEN_A"
+
+
+def test_an_expired_token_a_is_401(credentials, partner, ddb):
+    from ocpi_commands import composition
+    from ocpi_commands.ocpi.types import utc_now
+
+    invited = ddb.get_party(ref("DE", "NEW"))
+    ddb.put_party(invited.model_copy(update={"token_a_expires_at": utc_now() - timedelta(seconds=1)}))
+    composition.credentials_cache().clear()
+    answer = register(credentials, partner)
+    assert answer.status == 401 and "expired" in answer.body["status_message"]
+
+
+def test_a_platform_with_several_roles_acts_as_each(api, credentials, partner):
+    token_c = register(credentials, partner, roles=(("EMSP", "DE", "NEW"), ("EMSP", "DE", "NW2"))).data["token"]
+    as_second = {"OCPI-from-country-code": "DE", "OCPI-from-party-id": "NW2"}
+    answer = api.command(
+        "START_SESSION", start() | {"token": ocpi_token("DE", "NW2")}, token=token_c, headers=as_second
+    )
+    assert answer.result == "ACCEPTED" and answer.headers["ocpi-to-party-id"] == "NW2"
+    stranger = {"OCPI-from-country-code": "FR", "OCPI-from-party-id": "OTH"}
+    assert api.command("START_SESSION", start(), token=token_c, headers=stranger).status == 401
+
+
+def test_a_2_3_0_hub_registers_with_its_clients_as_roles(api, credentials, partner, ddb):
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRole
+
+    ddb.put_party(
+        Party(
+            ref=ref("NL", "HB3"),
+            role=PartyRole.HUB,
+            token_sha256=token_sha256("hub-token-a"),
+            credentials_status=CredentialsStatus.TOKEN_A,
+            ocpi_version="2.3.0",
+        )
+    )
+    partner.versions = ["2.3.0"]
+    hub = body(partner, token="hub-token-b", roles=(("EMSP", "BE", "AAA"), ("EMSP", "BE", "BBB")))
+    hub["hub_party_id"] = "NLHB3"
+    answer = credentials.call("POST", "/ocpi/2.3.0/credentials", hub, token="hub-token-a")
+    assert answer.status_code == 1000, answer
+    party = ddb.get_party(ref("NL", "HB3"))
+    assert party.role == PartyRole.HUB and party.hub_clients == ("BE*AAA", "BE*BBB")
+    for_client = {"OCPI-from-country-code": "BE", "OCPI-from-party-id": "AAA"}
+    command = start() | {"token": ocpi_token("BE", "AAA")}
+    accepted = api.call(
+        "POST", "/ocpi/cpo/2.3.0/commands/START_SESSION", command, token=answer.data["token"], headers=for_client
+    )
+    assert accepted.result == "ACCEPTED", accepted
+
+
+def test_a_2_1_1_partner_registers_with_its_raw_token(api, credentials, partner, ddb):
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party
+
+    ddb.put_party(
+        Party(
+            ref=ref("NL", "OL2"),
+            token_sha256=token_sha256("old-token-a"),
+            credentials_status=CredentialsStatus.TOKEN_A,
+            ocpi_version="2.1.1",
+            legacy_token_encoding=True,
+        )
+    )
+    partner.versions = ["2.1.1"]
+    old = {
+        "token": "old-token-b",
+        "url": f"{partner.base}/versions",
+        "business_details": {"name": "Old eMSP"},
+        "party_id": "OL2",
+        "country_code": "NL",
+    }
+    answer = credentials.call("POST", "/ocpi/2.1.1/credentials", old, token="old-token-a", raw_token=True)
+    assert answer.status_code == 1000, answer
+    assert set(answer.data) == {"token", "url", "business_details", "party_id", "country_code"}
+    assert partner.calls[0][1] == "Token old-token-b"  # raw, as 2.1.1 sends tokens
+    party = ddb.get_party(ref("NL", "OL2"))
+    assert party.ocpi_version == "2.1.1" and party.roles[0].role == "EMSP" and party.legacy_token_encoding
+
+
+def test_our_version_details_list_credentials_and_the_modules_hosted_elsewhere(api, monkeypatch):
+    from ocpi_commands.composition import reset
+
+    monkeypatch.setenv(
+        "MODULE_ENDPOINTS",
+        "locations=https://cpo.example.com/ocpi/{version}/locations,tokens=https://cpo.example.com/t",
+    )
+    reset()
+    details = api.call("GET", "/ocpi/2.2.1").data
+    found = {e["identifier"]: (e["role"], e["url"]) for e in details["endpoints"]}
+    assert found["credentials"][1].endswith("/ocpi/2.2.1/credentials")
+    assert found["locations"] == ("SENDER", "https://cpo.example.com/ocpi/2.2.1/locations")
+    assert found["tokens"] == ("RECEIVER", "https://cpo.example.com/t")
+
+
+def test_the_partner_must_be_reached_through_the_outbound_guard(credentials, partner, monkeypatch):
+    """Outside the local stages the callback is https to public addresses only: a loopback URL is 3001."""
+    from ocpi_commands.composition import reset
+
+    monkeypatch.setenv("STAGE", "prod")
+    reset()
+    answer = register(credentials, partner)
+    assert answer.status_code == 3001 and "outbound policy" in answer.body["status_message"]
+    assert partner.calls == []
+
+
+def test_headers_are_the_configuration_modules(credentials, partner):
+    answer = credentials.call(
+        "POST", "/ocpi/2.2.1/credentials", body(partner), token=TOKEN_A, headers={"X-Request-ID": "cred-1"}
+    )
+    assert answer.headers["x-request-id"] == "cred-1" and "x-correlation-id" in answer.headers
+
+
+def test_a_connection_the_partner_refuses_leaves_nothing_behind(ddb, partner):
+    """Our initiator registers its token for the partner before POSTing; refused, it is removed again."""
+    from ocpi_commands import composition
+    from ocpi_commands.domain.errors import OcpiError
+
+    before = {p.ref.key for p in ddb.list_parties()}
+    ours = composition.our_side("http://127.0.0.1:9")
+    with pytest.raises(OcpiError) as refused:
+        composition.credentials_service().connect(f"{partner.base}/versions", "their-token-a", ours)
+    assert refused.value.status_code == 3001 and "refused our credentials" in refused.value.message
+    assert partner.posted["url"] == "http://127.0.0.1:9/ocpi/versions" and len(partner.posted["token"]) >= 40
+    assert {p.ref.key for p in ddb.list_parties()} == before
+    assert [i for i in ddb._scan_type("CREDENTIALS") if i["party"]["country_code"] == "--"] == []

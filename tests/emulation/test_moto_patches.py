@@ -23,7 +23,7 @@ def S(value: str) -> dict[str, str]:
 ITEM = {
     "pk": S("CMD#1"),
     "sk": S("CMD"),
-    "text": S("zoë ✓ \"quoted\" \\ slash"),
+    "text": S('zoë ✓ "quoted" \\ slash'),
     "number": {"N": "12.50"},
     "binary": {"B": b"\x00\xffbytes"},
     "flag": {"BOOL": False},

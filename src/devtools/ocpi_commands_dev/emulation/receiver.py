@@ -45,6 +45,10 @@ def ok_envelope() -> bytes:
     return json.dumps({"status_code": 1000, "timestamp": format_datetime(utc_now())}).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default (5) resets connections beyond a few parallel deliveries
+
+
 class EmspReceiver:
     def __init__(self, port: int = 0, on_receive: Callable[[Received], None] | None = None):
         self.received: list[Received] = []
@@ -86,7 +90,7 @@ class EmspReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="emsp-receiver", daemon=True)

@@ -224,9 +224,10 @@ def main() -> int:
         try:
             runtime.start(min(hard_stop, time.monotonic() + 120))
             repo = repository(runtime.aws_port)
-            # The racing charger answers when the state machine's wait for it ends (the announced
-            # timeout less the delivery margin): its answer and the TIMEOUT race.
-            repo.put_simulator_behaviour("LOC1", RACING, {"mode": "accept", "delay_seconds": wait})
+            # The racing charger answers as the state machine's wait for it ends: the announced timeout
+            # less the delivery margin, in whole seconds rounded down from the execution's start (so
+            # one second less, in practice). Its answer and the TIMEOUT race.
+            repo.put_simulator_behaviour("LOC1", RACING, {"mode": "accept", "delay_seconds": max(0, wait - 1)})
             report = run_load(args, runtime, receiver, ocpi_token, hard_stop, wait)
             report["records"] = check_records(repo, report.pop("_sent"))
         finally:

@@ -38,6 +38,29 @@ def tune_threads() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+def lighten_botocore() -> None:
+    """For make run's processes, whose AWS requests only reach moto: botocore skips the SigV4
+    signature (moto checks none) and builds a client's User-Agent header once, instead of for every
+    request (twice). Together about a third of a process's botocore time; nothing else changes."""
+    from botocore.signers import RequestSigner
+    from botocore.useragent import UserAgentString
+
+    def unsigned(*_: Any, **__: Any) -> None:
+        return None
+
+    original_to_string = UserAgentString.to_string
+
+    def to_string(creator: Any) -> str:
+        found: str | None = creator.__dict__.get("_emulation_user_agent")
+        if found is None:
+            found = creator.__dict__["_emulation_user_agent"] = original_to_string(creator)
+        return found
+
+    RequestSigner.sign = unsigned
+    UserAgentString.rebuild_and_replace_user_agent_handler = unsigned
+    UserAgentString.to_string = to_string
+
+
 class Hub:
     """A listener whose connections prove the key, then name their kind (``on(kind, handler)``)."""
 

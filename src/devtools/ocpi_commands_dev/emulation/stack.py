@@ -156,6 +156,7 @@ class LocalAws:
         self.patches.install()
         if self.processes:
             ipc.tune_threads()
+            ipc.lighten_botocore()
             self._hub = ipc.Hub()
             self.dynamodb = DynamoDBService(self._hub, self.stream.put).start()
             self._undo_forward = forward_dynamodb(self.dynamodb)

@@ -166,23 +166,11 @@ class _Functions:
 
 
 def _prepare_botocore(send: ipc.AwsSender) -> None:
-    """Before any client exists: every client of this process hands its requests to ``send``.
-
-    Two steps of botocore are skipped here, both invisible to moto and together a third of this
-    process's CPU under load: the SigV4 signature (moto checks none) and rebuilding the User-Agent
-    header for every request (it keeps the one the request was created with).
-    """
+    """Before any client exists: every client of this process hands its requests to ``send``."""
     import botocore.handlers
-    from botocore.signers import RequestSigner
-    from botocore.useragent import UserAgentString
 
     botocore.handlers.BUILTIN_HANDLERS.append(("before-send", send))  # as moto registers its own hook
-
-    def unsigned(*_: Any, **__: Any) -> None:
-        return None
-
-    RequestSigner.sign = unsigned
-    UserAgentString.rebuild_and_replace_user_agent_handler = unsigned
+    ipc.lighten_botocore()
 
 
 def main() -> None:

@@ -52,9 +52,18 @@ And two that make every request cheaper:
     the tree holds, plain objects, lists, dicts and scalars, about ten times faster.
 16. ``ConditionExpressionParser._lex_condition_expression``: the tokens of a condition depend on its
     text only (names and values are substituted after); they are kept per text.
-17. ``Item.__init__``: moto checks the 400 KB item limit by summing the sizes of all attributes at
-    every attribute it adds (quadratic); sizes only add up, so the same limit is checked once, on
-    the total, after the attributes are in.
+17. The 400 KB item limit: moto sums the sizes of all attributes at every attribute it adds or
+    sets (quadratic). An item built from attributes is checked once, on the total (sizes only add
+    up: the same answer); an attribute set on an item is checked against the item's total kept since
+    (with moto's own full sum once the item nears the limit, since moto can also change nested
+    values in place).
+18. The clause-count check of an UpdateExpression (at most one SET, REMOVE, ADD) runs at every node
+    and collects the clauses below it (quadratic): it is made once, at the root, which sees every
+    clause; only when it fails does moto's own check run, for moto's own error.
+19. UpdateItem's copies of the item before the update: the backend keeps one only for the stream
+    record, whose old image a NEW_IMAGE or KEYS_ONLY stream does not carry (for those, the keys are
+    kept); the handler renders one only for ReturnValues ALL_OLD, UPDATED_OLD and UPDATED_NEW (for
+    NONE and ALL_NEW it is not made).
 """
 
 import base64
@@ -369,11 +378,99 @@ class MotoPatches:
             values = LimitedSizeDict.__new__(LimitedSizeDict)
             for key, value in attrs.items():
                 dict.__setitem__(values, key, DynamoType(value))
-            if sum(bytesize(key) + value.size() for key, value in values.items()) > 405000:  # moto's limit
+            total = sum(bytesize(key) + value.size() for key, value in values.items())
+            if total > ITEM_LIMIT:
                 raise ItemSizeTooLarge
+            values.__dict__["_emulation_size"] = total
             item.attrs = values
 
+        def set_attribute(values: Any, key: str, value: Any) -> None:
+            new_size = bytesize(key) + (value.size() if type(value) is DynamoType else bytesize(str(value)))
+            total = values.__dict__.get("_emulation_size")
+            if total is None or total + new_size > ITEM_LIMIT * 3 // 4:  # moto's own sum
+                total = sum(
+                    item.size() if type(item) is DynamoType else bytesize(str(item))
+                    for item in (list(values.keys()) + list(values.values()))
+                )
+            if total + new_size > ITEM_LIMIT:
+                raise ItemSizeTooLarge
+            old = dict.get(values, key)
+            dict.__setitem__(values, key, value)
+            if old is not None:
+                total -= bytesize(key) + (old.size() if type(old) is DynamoType else bytesize(str(old)))
+            values.__dict__["_emulation_size"] = total + new_size
+
+        self._patch(LimitedSizeDict, "__setitem__", set_attribute)
         self._patch(Item, "__init__", item_init)
+
+        from moto.dynamodb.parsing.validators import ActionCountValidator
+
+        original_count = ActionCountValidator.traverse
+
+        def count_clauses_at_the_root(validator: Any, node: Any) -> Any:
+            try:
+                validator.verify_action_counts(node)
+            except Exception:  # noqa: BLE001 - moto's own traversal finds and raises its own error
+                return original_count(validator, node)
+            return node
+
+        self._patch(ActionCountValidator, "traverse", count_clauses_at_the_root)
+
+        import moto.dynamodb.models as dynamodb_models
+        from moto.dynamodb.models import DynamoDBBackend
+
+        keys_only = threading.local()
+        original_update_item = DynamoDBBackend.update_item
+
+        def update_item(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            spec = backend.get_table(table_name).stream_specification or {}
+            keys_only.old = spec.get("StreamViewType") in (None, "NEW_IMAGE", "KEYS_ONLY")
+            try:
+                return original_update_item(backend, table_name, *args, **kwargs)
+            finally:
+                keys_only.old = False
+
+        class _CopyForTheStream:
+            """``copy`` as moto's DynamoDB models module sees it (its one deepcopy is the old item)."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(copy, name)
+
+            def deepcopy(self, value: Any, memo: Any = None) -> Any:
+                if getattr(keys_only, "old", False) and isinstance(value, Item):
+                    old = object.__new__(Item)
+                    old.hash_key, old.range_key = value.hash_key, value.range_key
+                    old.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+                    return old
+                return copy.deepcopy(value, memo)
+
+        self._patch(DynamoDBBackend, "update_item", update_item)
+        self._patch(dynamodb_models, "copy", _CopyForTheStream())
+
+        import moto.dynamodb.responses as dynamodb_responses
+
+        original_handler_update = DynamoHandler.update_item
+
+        def handler_update_item(handler: Any) -> Any:
+            keys_only.unused_old = handler.body.get("ReturnValues", "NONE") in ("NONE", "ALL_NEW")
+            try:
+                return original_handler_update(handler)
+            finally:
+                keys_only.unused_old = False
+
+        class _CopyForReturnValues:
+            """``copy`` as moto's DynamoDB handler sees it (its one deepcopy is the item for ReturnValues)."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(copy, name)
+
+            def deepcopy(self, value: Any, memo: Any = None) -> Any:
+                if getattr(keys_only, "unused_old", False) and isinstance(value, Item):
+                    return None  # moto then compares nothing, which NONE and ALL_NEW never look at
+                return copy.deepcopy(value, memo)
+
+        self._patch(DynamoHandler, "update_item", handler_update_item)
+        self._patch(dynamodb_responses, "copy", _CopyForReturnValues())
 
         from moto.dynamodb import comparisons
         from moto.dynamodb.parsing import validators
@@ -508,6 +605,7 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
 
 
 _SCALARS = frozenset({str, int, float, bool, bytes})
+ITEM_LIMIT = 405000  # moto's item size limit (DynamoDB's 400 KB, as moto measures it)
 
 # Item operations: their results hold only DynamoDB JSON (no timestamps), which json.dumps writes as is.
 FAST_DYNAMODB_ACTIONS = frozenset(

@@ -108,9 +108,10 @@ def process_name(pid: int) -> str:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return str(pid)
-    for part in argv:
-        if part.startswith(b"ocpi_commands_dev.emulation."):
-            return part.decode().rsplit(".", 1)[1]
+    for index, part in enumerate(argv):
+        if part.startswith(b"ocpi_commands_dev.emulation."):  # a child of make run, labelled after its module
+            label = argv[index + 1] if index + 1 < len(argv) and argv[index + 1] else part.rsplit(b".", 1)[1]
+            return label.decode()
     return "service"
 
 

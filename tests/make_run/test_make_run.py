@@ -267,7 +267,7 @@ def test_sigterm_stops_everything_and_leaves_nothing_listening(tmp_path):
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
         children = _children(process.pid)
-        assert len(children) == 2  # the DynamoDB process and the function worker
+        assert len(children) == 3  # the DynamoDB process, the API and the functions workers
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

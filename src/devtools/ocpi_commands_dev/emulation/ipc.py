@@ -85,21 +85,25 @@ class Hub:
         import selectors
 
         selector = selectors.DefaultSelector()
-        pending: list[Connection] = []
+        pending: list[tuple[Connection, int]] = []
         wake_read, wake_write = os.pipe()
-        selector.register(wake_read, selectors.EVENT_READ)
+        selector.register(wake_read, selectors.EVENT_READ, -1)
 
-        def register(connection: Connection, _: Any) -> None:
-            pending.append(connection)
+        def register(connection: Connection, payload: Any) -> None:
+            priority = int((payload or {}).get("priority", 1)) if isinstance(payload, dict) else 1
+            pending.append((connection, priority))
             os.write(wake_write, b"x")
 
         def loop() -> None:
             while not self._closed.is_set():
-                for key, _ in selector.select(timeout=0.5):
+                # Requests of a higher priority (a lower number: the API's) are answered first.
+                ready = sorted(selector.select(timeout=0.5), key=lambda event: event[0].data)
+                for key, _ in ready:
                     if key.fileobj == wake_read:
                         os.read(wake_read, 512)
                         while pending:
-                            selector.register(pending.pop(), selectors.EVENT_READ)
+                            waiting, priority = pending.pop()
+                            selector.register(waiting, selectors.EVENT_READ, priority)
                         continue
                     connection = key.fileobj
                     assert isinstance(connection, Connection)
@@ -158,14 +162,15 @@ def connect(address: Any, key: bytes, kind: str, payload: Any = None) -> Connect
 class Child:
     """A child Python process running ``module``'s ``main``, configured by one JSON line on its stdin."""
 
-    def __init__(self, module: str, config: dict[str, Any]):
+    def __init__(self, module: str, config: dict[str, Any], label: str = ""):
         self.module = module
         self.config = config
+        self.label = label  # on its command line, so ps and make load can tell the processes apart
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "Child":
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter, one of our modules
-            [sys.executable, "-m", self.module],
+            [sys.executable, "-m", self.module, *([self.label] if self.label else [])],
             stdin=subprocess.PIPE,
             env={k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"},
         )
@@ -322,10 +327,11 @@ class AwsSender:
     """``before-send``: a request goes to the process serving its service (else ``default``) over
     a connection of this thread's, and the answer comes back as botocore would have read it."""
 
-    def __init__(self, default: Address, key: bytes, routes: dict[str, Address] | None = None):
+    def __init__(self, default: Address, key: bytes, routes: dict[str, Address] | None = None, priority: int = 1):
         self.default = default
         self.key = key
         self.routes = routes or {}
+        self.priority = priority
         self._local = threading.local()
 
     def _connection(self, address: Address) -> Connection:
@@ -334,7 +340,7 @@ class AwsSender:
             connections = self._local.connections = {}
         connection = connections.get(address)
         if connection is None:
-            connection = connections[address] = connect(address, self.key, "aws")
+            connection = connections[address] = connect(address, self.key, "aws", {"priority": self.priority})
         return connection
 
     def send(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict, bytes]:

@@ -353,8 +353,10 @@ def run(
             counts = load_seed(Repository(local.table_name), seed)
             local.wait_stream_idle()
             local.stream_listeners.extend([narrator.on_record, overload.on_record])
-            if local.worker is not None:
-                local.worker.on_exit = lambda code: narrator.say(f"the function worker stopped (exit code {code})")
+            for worker in local.workers:
+                worker.on_exit = lambda code, name=worker.name: narrator.say(
+                    f"the {name} worker stopped unexpectedly (exit code {code})"
+                )
             overload.start()
             print(banner(options, api_port, seed, receiver.url if receiver else None), file=out, flush=True)
             narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))

@@ -89,7 +89,8 @@ class LocalAws:
         # make run: DynamoDB and the functions (with the API) in processes of their own (``workers``).
         self.processes = processes
         self.worker_api = worker_api
-        self.worker: FunctionWorker | None = None
+        self.worker: FunctionWorker | None = None  # the one the Lambda service invokes
+        self.workers: list[FunctionWorker] = []
         self.dynamodb: DynamoDBService | None = None
         self._hub: ipc.Hub | None = None
         self._undo_forward: Callable[[], None] | None = None
@@ -168,26 +169,37 @@ class LocalAws:
         return self
 
     def _start_worker(self) -> None:
+        """The API (with its function) in a worker of its own, so the lifecycle's work never makes an
+        eMSP wait; the other functions in another, where the Lambda service invokes them."""
         assert self._hub is not None and self.dynamodb is not None and self.dynamodb.address is not None
+        self._hub.serve("aws", ipc.answer_aws)
         specs = {
             logical_id: {"handler": self.functions[logical_id].handler, "timeout": self.functions[logical_id].timeout}
             for logical_id in self.deployed
         }
-        self.worker = FunctionWorker(
-            self._hub,
-            specs,
-            self.worker_api,
-            os.environ.get("POWERTOOLS_LOG_LEVEL"),
-            routes={"dynamodb": self.dynamodb.address},
-        ).start()
+        api_functions = {function for _, _, function in self.worker_api.routes} if self.worker_api else set()
+        common = {"log_level": os.environ.get("POWERTOOLS_LOG_LEVEL"), "routes": {"dynamodb": self.dynamodb.address}}
+        lifecycle = {k: v for k, v in specs.items() if k not in api_functions}
+        self.workers = [FunctionWorker(self._hub, "functions", lifecycle, **common).start()]  # type: ignore[arg-type]
+        if self.worker_api is not None:
+            api = {k: v for k, v in specs.items() if k in api_functions}
+            self.workers.append(
+                FunctionWorker(self._hub, "api", api, self.worker_api, concurrency=0, **common).start()  # type: ignore[arg-type]
+            )
+        self.worker = self.workers[0]
         self.runtime.remote = self.worker.invoke
         self.runtime.record = False
 
+    @property
+    def api_port(self) -> int | None:
+        return next((w.api_port for w in self.workers if w.api_port), None)
+
     def stop(self) -> None:
         self.runtime.stop()
-        if self.worker is not None:  # first: the API stops listening, pending invocations end at once
-            self.worker.stop()
-            self.worker = None
+        for worker in reversed(self.workers):  # first: the API stops listening, pending invocations end
+            worker.stop()
+        self.workers.clear()
+        self.worker = None
         self.stream.stop()
         if not self.processes:  # in one process, the executions' threads would go on calling handlers
             self._stop_executions()

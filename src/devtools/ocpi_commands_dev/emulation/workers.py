@@ -57,31 +57,35 @@ class FunctionWorker:
     def __init__(
         self,
         hub: ipc.Hub,
+        name: str,
         functions: dict[str, dict[str, Any]],
         api: WorkerApi | None = None,
         log_level: str | None = None,
         routes: dict[str, ipc.Address] | None = None,
+        concurrency: int = WORKER_CONCURRENCY,
     ):
         self.hub = hub
+        self.name = name
         self.api_port: int | None = None
         self._idle: queue.Queue[Connection] = queue.Queue()
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self.on_exit: Callable[[int], None] | None = None
-        hub.on("functions", lambda connection, _: self._idle.put(connection))
-        hub.on("worker-ready", self._on_ready)
-        hub.serve("aws", ipc.answer_aws)
+        hub.on(f"functions:{name}", lambda connection, _: self._idle.put(connection))
+        hub.on(f"worker-ready:{name}", self._on_ready)
         self.child = ipc.Child(
             "ocpi_commands_dev.emulation.workers",
             {
+                "name": name,
                 "hub": list(hub.address),
                 "key": hub.key.hex(),
                 "routes": {service: list(address) for service, address in (routes or {}).items()},
                 "functions": functions,
-                "concurrency": WORKER_CONCURRENCY,
+                "concurrency": concurrency,
                 "log_level": log_level,
                 "api": None if api is None else api.__dict__,
             },
+            label=name,
         )
 
     def start(self) -> "FunctionWorker":
@@ -90,7 +94,7 @@ class FunctionWorker:
         while not self._ready.wait(0.1):
             if self.child.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the function worker did not start (exit code {self.child.poll()})")
+                raise RuntimeError(f"the function worker {self.name} did not start (exit code {self.child.poll()})")
         threading.Thread(target=self._watch, name="worker-watch", daemon=True).start()
         return self
 
@@ -179,15 +183,17 @@ def main() -> None:
 
     config = ipc.child_config()
     hub, key = tuple(config["hub"]), bytes.fromhex(config["key"])
+    name = config["name"]
     routes = {service: tuple(address) for service, address in config["routes"].items()}
-    _prepare_botocore(ipc.AwsSender(hub, key, routes))
+    # The API's requests go first where they wait with others (the DynamoDB process).
+    _prepare_botocore(ipc.AwsSender(hub, key, routes, priority=0 if config.get("api") else 1))
     if config.get("log_level"):
         from ocpi_commands.observability import logger
 
         logger.setLevel(config["log_level"])
     functions = _Functions(config["functions"])
     for _ in range(int(config["concurrency"])):
-        connection = ipc.connect(hub, key, "functions")
+        connection = ipc.connect(hub, key, f"functions:{name}")
         threading.Thread(target=functions.serve, args=(connection,), name="function", daemon=True).start()
 
     api_server = None
@@ -199,7 +205,7 @@ def main() -> None:
         api_server = ApiServer(
             api["host"], int(api["port"]), Routes.of([tuple(r) for r in api["routes"]]), functions.invoke, api["stage"]
         ).start()
-    ipc.connect(hub, key, "worker-ready", {"api_port": api_server.port if api_server else None})
+    ipc.connect(hub, key, f"worker-ready:{name}", {"api_port": api_server.port if api_server else None})
     try:
         ipc.wait_for_parent()
     finally:

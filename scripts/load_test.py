@@ -19,6 +19,8 @@ runtime is stopped with SIGTERM at the end (the time it takes is reported):
     make load                                           # 20/s for 60 s, up to 16 at once: 1,200 commands
     make load LOAD_ARGS="--rate 10 --duration 30"
     make load LOAD_ARGS="--api-url http://127.0.0.1:3000 --aws-port 5500"   # a make run already running
+
+The report is printed and written to bench/load.json (make bench shows it beside its own figures).
 """
 
 import argparse
@@ -177,6 +179,17 @@ class Runtime:
         }
 
 
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - this repository's git
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def repository(aws_port: int) -> Any:
     import boto3
 
@@ -206,7 +219,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--api-url", help="a make run already running (then give --aws-port too)")
     parser.add_argument("--aws-port", type=int)
-    parser.add_argument("--json", help="also write the report to this file")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "load.json"), help="where the report goes")
+    parser.add_argument("--no-write", action="store_true", help="print the report only")
     args = parser.parse_args()
     if args.api_url and not args.aws_port:
         parser.error("--api-url needs --aws-port")
@@ -236,6 +250,11 @@ def main() -> int:
         report["make_run"] = {**report.get("make_run", {}), **report_stop, "warnings": len(runtime.warnings())}
         if runtime.warnings():
             report["make_run"]["first_warning"] = runtime.warnings()[0][:300]
+    report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report["commit"] = _commit()
+    report["settings"] = {
+        k: getattr(args, k) for k in ("rate", "duration", "concurrency", "timeout", "racing", "silent", "seed")
+    }
     report["load_average"] = {
         "before": [round(x, 2) for x in load_before],
         "after": [round(x, 2) for x in os.getloadavg()],
@@ -245,7 +264,7 @@ def main() -> int:
     report["failures"] = failures
     text = json.dumps(report, indent=2)
     print(text)
-    if args.json:
+    if args.json and not args.no_write:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
     print("PASS" if not failures else "FAIL:\n  " + "\n  ".join(failures))
     return 0 if not failures else 1

@@ -44,8 +44,7 @@ def child_environment(template: dict[str, Any], target: str, package: Path) -> d
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
     if target in ("resolve", "charge_point_events"):
         # Their first invocation POSTs the CommandResult to the bench's local eMSP endpoint (http, loopback).
-        env["ALLOW_INSECURE_RESPONSE_URLS"] = "true"
-        env["ALLOW_PRIVATE_RESPONSE_URLS"] = "true"
+        env["RESPONSE_URL_POLICY"] = "local"
     return env
 
 

@@ -287,6 +287,7 @@ def run(repeats: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
         "COMMAND_TIMEOUTS": timeouts,
         "DELIVERY_RETRY_WINDOW_SECONDS": "4",
         "DELIVERY_READ_TIMEOUT_SECONDS": "2",
+        "RESPONSE_URL_POLICY": "local",  # the eMSP is the bench's receiver on 127.0.0.1
     }
     results: dict[str, Any] = {
         "setup": {

@@ -55,7 +55,9 @@ def test_register_prints_the_token_once_and_stores_only_its_hash(ddb, capsys, mo
 
 def test_rotate_replaces_the_token(ddb, capsys, api):
     assert cli("party", "rotate", "DE", "TNM") == 0
-    new_token = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr().out
+    assert "stops working within the stack's credentials cache TTL" in printed and "10 s by default" in printed
+    new_token = printed.strip().splitlines()[-1]
     composition.credentials_cache().clear()
     body = {"response_url": "https://x.example.com/cb", "session_id": "NOPE"}
     assert api.command("STOP_SESSION", body, token="demo-emsp-token-c").status == 401
@@ -69,8 +71,9 @@ def test_set_permissions(ddb, capsys, api):
     assert "permissions are command types" in capsys.readouterr().err
 
 
-def test_disable_refuses_calls(ddb, api):
+def test_disable_refuses_calls(ddb, api, capsys):
     assert cli("party", "disable", "DE", "TNM") == 0
+    assert "refused (401) within the stack's credentials cache TTL" in capsys.readouterr().out
     composition.credentials_cache().clear()
     assert api.command("STOP_SESSION", {"response_url": "https://x.example.com/c", "session_id": "S"}).status == 401
 
@@ -185,3 +188,10 @@ def test_openapi(capsys):
 
 def test_auth_helper_matches_the_spec_example():
     assert auth("example-token") == "Token ZXhhbXBsZS10b2tlbg=="
+
+
+def test_the_revocation_delay_is_the_stacks_setting():
+    from ocpi_commands_dev.cli.target import Target
+
+    deployed = Target("t", None, None, "eu-west-1", None, credentials_cache_ttl="5")
+    assert deployed.revocation_delay() == "within 5 s (the credentials cache TTL, CredentialsCacheTtlSeconds)"

@@ -77,7 +77,12 @@ class Partner:
 
 
 @pytest.fixture
-def partner(ddb):
+def partner(ddb, monkeypatch):
+    """The partner on 127.0.0.1: reachable under make run's response_url policy (http, loopback)."""
+    from ocpi_commands import composition
+
+    monkeypatch.setenv("RESPONSE_URL_POLICY", "local")
+    composition.reset()
     with Partner() as p:
         yield p
 
@@ -107,8 +112,9 @@ def test_an_invited_partner_registers_and_gets_its_token(api, credentials, partn
     assert (answer.status, answer.status_code) == (200, 1000), answer
     ours = answer.data
     assert ours["url"].endswith("/ocpi/versions")
-    assert ours["roles"] == [
-        {"role": "CPO", "business_details": {"name": "OCPI Commands"}, "party_id": "CPO", "country_code": "NL"}
+    assert ours["roles"] == [  # both roles this platform plays (Roles: CPO,EMSP)
+        {"role": "CPO", "business_details": {"name": "OCPI Commands"}, "party_id": "CPO", "country_code": "NL"},
+        {"role": "EMSP", "business_details": {"name": "OCPI Commands"}, "party_id": "EMS", "country_code": "NL"},
     ]
     token_c = ours["token"]
     assert len(token_c) >= 22 and token_c != TOKEN_A
@@ -132,7 +138,7 @@ def test_an_invited_partner_registers_and_gets_its_token(api, credentials, partn
 
 def start():
     return {
-        "response_url": "http://127.0.0.1:9/cb",
+        "response_url": "https://emsp.example.com/cb",
         "token": ocpi_token("DE", "NEW"),
         "location_id": "LOC1",
         "evse_uid": "3256",
@@ -307,10 +313,10 @@ def test_our_version_details_list_credentials_and_the_modules_hosted_elsewhere(a
 
 
 def test_the_partner_must_be_reached_through_the_outbound_guard(credentials, partner, monkeypatch):
-    """Outside the local stages the callback is https to public addresses only: a loopback URL is 3001."""
+    """With the deployed (strict) policy the callback is https to public addresses only: loopback is 3001."""
     from ocpi_commands.composition import reset
 
-    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("RESPONSE_URL_POLICY", "strict")
     reset()
     answer = register(credentials, partner)
     assert answer.status_code == 3001 and "outbound policy" in answer.body["status_message"]

@@ -107,10 +107,10 @@ def test_versions_lists_the_commands_receiver(api):
     ]
     details = api.call("GET", "/ocpi/2.2.1")
     assert details.data["version"] == "2.2.1"
-    endpoints = {e["identifier"]: e for e in details.data["endpoints"]}
-    assert endpoints["commands"]["role"] == "RECEIVER"
-    assert endpoints["commands"]["url"].endswith("/ocpi/cpo/2.2.1/commands")
-    assert endpoints["credentials"]["url"].endswith("/ocpi/2.2.1/credentials")
+    endpoints = {(e["identifier"], e["role"]): e["url"] for e in details.data["endpoints"]}
+    assert endpoints[("commands", "RECEIVER")].endswith("/ocpi/cpo/2.2.1/commands")  # the CPO role
+    assert endpoints[("commands", "SENDER")].endswith("/ocpi/emsp/2.2.1/commands")  # the eMSP role
+    assert endpoints[("credentials", "SENDER")].endswith("/ocpi/2.2.1/credentials")
 
 
 def test_versions_need_credentials(api):
@@ -164,3 +164,46 @@ def test_a_reserve_now_with_an_out_of_range_expiry_is_2001(api):
     answer = api.command("RESERVE_NOW", body)
     assert (answer.status, answer.status_code, answer.result) == (200, 2001, "REJECTED")
     assert "expiry_date" in answer.body["status_message"]
+
+
+def test_ids_are_echoed_exactly_up_to_the_documented_length(api):
+    request_id, correlation_id = "r" * 255, " spaced  id:/=+ "
+    answer = api.command(
+        "START_SESSION",
+        {**BODY, "response_url": URL + "/exact"},
+        headers={"X-Request-ID": request_id, "X-Correlation-ID": correlation_id},
+    )
+    assert answer.result == "ACCEPTED"
+    assert (answer.headers["x-request-id"], answer.headers["x-correlation-id"]) == (request_id, correlation_id)
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "problem"),
+    [
+        ("X-Request-ID", "r" * 256, "longer than 255 characters"),
+        ("X-Correlation-ID", "c" * 1000, "longer than 255 characters"),
+        ("X-Request-ID", "caf\u00e9", "printable ASCII"),
+    ],
+)
+def test_ids_that_cannot_be_echoed_exactly_are_refused_not_cut(api, ddb, header, value, problem):
+    other = "X-Correlation-ID" if header == "X-Request-ID" else "X-Request-ID"
+    answer = api.command("START_SESSION", {**BODY, "response_url": URL + "/long"}, headers={header: value, other: "ok"})
+    assert (answer.status, answer.status_code) == (400, 2001)
+    assert header in answer.body["status_message"] and problem in answer.body["status_message"]
+    assert answer.headers[other.lower()] == "ok"
+    uuid.UUID(answer.headers[header.lower()])  # a generated id, not a cut one
+    assert ddb._scan_type("COMMAND") == []
+
+
+def test_an_empty_path_segment_is_routed(api):
+    answer = api.call("POST", f"{COMMANDS}//START_SESSION", {**BODY, "response_url": URL + "/double-slash"})
+    assert (answer.status, answer.status_code, answer.result) == (200, 1000, "ACCEPTED")
+
+
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/ocpix/versions", "/v1/ocpi/versions"])
+@pytest.mark.parametrize("token", [None, "not-a-token", "demo-emsp-token-c"])
+def test_paths_outside_ocpi_answer_an_ocpi_404_with_the_id_headers(api, path, token):
+    answer = api.call("GET", path, token=token, headers={"X-Request-ID": "r-404", "X-Correlation-ID": "c-404"})
+    assert (answer.status, answer.status_code) == (404, 2000)
+    assert answer.body["timestamp"].endswith("Z") and path in answer.body["status_message"]
+    assert (answer.headers["x-request-id"], answer.headers["x-correlation-id"]) == ("r-404", "c-404")

@@ -12,7 +12,7 @@ import pytest
 
 from helpers import DEMO_TOKEN, NEO_TOKEN, OLD_TOKEN, commands_path, ocpi_token, token_211
 
-URL = "http://127.0.0.1:9/cb"
+URL = "https://emsp.example.com/cb"
 PARTIES = {
     "2.1.1": {"token": OLD_TOKEN, "raw_token": True, "party": ("NL", "OLD")},
     "2.2.1": {"token": DEMO_TOKEN, "raw_token": False, "party": ("DE", "TNM")},
@@ -67,12 +67,35 @@ def test_every_version_is_offered_with_its_own_details(api):
     for entry in listed:
         details = api.call("GET", "/ocpi/" + entry["url"].rsplit("/ocpi/", 1)[1])
         assert details.status_code == 1000 and details.data["version"] == entry["version"]
-        [endpoint] = [e for e in details.data["endpoints"] if e["identifier"] == "commands"]
-        assert endpoint["url"].endswith(f"/ocpi/cpo/{entry['version']}/commands")
+        commands = [e for e in details.data["endpoints"] if e["identifier"] == "commands"]
         if entry["version"] == "2.1.1":
-            assert "role" not in endpoint  # 2.1.1 Endpoint has identifier and url only
+            # 2.1.1 Endpoints have identifier and url only: one per module, the CPO's for an eMSP caller.
+            [endpoint] = commands
+            assert "role" not in endpoint
+            assert endpoint["url"].endswith("/ocpi/cpo/2.1.1/commands")
         else:
-            assert endpoint["role"] == "RECEIVER"
+            assert [(e["role"], e["url"].split("/ocpi/", 1)[1]) for e in commands] == [
+                ("RECEIVER", f"cpo/{entry['version']}/commands"),
+                ("SENDER", f"emsp/{entry['version']}/commands"),
+            ]
+
+
+def test_a_platform_playing_one_role_lists_only_its_commands_interface(api, monkeypatch):
+    from ocpi_commands.composition import reset
+
+    monkeypatch.setenv("ROLES", "EMSP")
+    reset()
+    details = api.call("GET", "/ocpi/2.2.1")
+    assert [(e["identifier"], e["role"]) for e in details.data["endpoints"]] == [
+        ("credentials", "SENDER"),
+        ("commands", "SENDER"),
+    ]
+    command = send(api, "2.2.1", "START_SESSION", start("2.2.1"))
+    assert (command.status, command.status_code) == (404, 2000)  # no CPO role: no Commands receiver
+    monkeypatch.setenv("ROLES", "CPO")
+    reset()
+    details = api.call("GET", "/ocpi/2.2.1")
+    assert ("commands", "SENDER") not in [(e["identifier"], e["role"]) for e in details.data["endpoints"]]
 
 
 def test_the_versions_offered_are_configuration(api, monkeypatch):

@@ -12,10 +12,22 @@ URL = "https://emsp.example.com/cb"
 
 @pytest.fixture
 def production(api, monkeypatch):
-    """The API as deployed outside the local stages (https only, no private addresses)."""
+    """The API as deployed (the strict response_url policy: https only, public addresses only)."""
     from ocpi_commands.composition import reset
 
     monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.delenv("RESPONSE_URL_POLICY", raising=False)
+    reset()
+    yield api
+    reset()
+
+
+@pytest.fixture
+def local_policy(api, monkeypatch):
+    """The API as `make run` runs it (RESPONSE_URL_POLICY=local: http and loopback besides public)."""
+    from ocpi_commands.composition import reset
+
+    monkeypatch.setenv("RESPONSE_URL_POLICY", "local")
     reset()
     yield api
     reset()
@@ -36,6 +48,16 @@ def records(ddb, record_type="COMMAND"):
         "https://[::1]/cb",
         "https://metadata.google.internal/x",
         "https://2130706433/cb",
+        # Issue 11: passed the guard before (the check and the connection read the host differently,
+        # or an IPv6 spelling hid an IPv4 loopback or metadata address).
+        "https://127.0.0.1\\.example.com/x",
+        "https://emsp.example.com%2f@127.0.0.1/x",
+        "https://[::127.0.0.1]/cb",
+        "https://[::ffff:0:7f00:1]/cb",
+        "https://[64:ff9b::7f00:1]/cb",
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "https://[2002:7f00:1::]/cb",
+        "https://[fe80::1%25eth0]/cb",
     ],
 )
 def test_refused_response_url_is_2001_and_nothing_is_dispatched(production, ddb, url):
@@ -43,6 +65,40 @@ def test_refused_response_url_is_2001_and_nothing_is_dispatched(production, ddb,
     assert (answer.status, answer.status_code, answer.result) == (200, 2001, "REJECTED")
     assert "response_url" in answer.body["status_message"]
     assert records(ddb) == []
+
+
+@pytest.mark.parametrize("stage", ["test", "local", "dev"])
+def test_no_stage_name_relaxes_the_policy(production, ddb, monkeypatch, stage):
+    """Only the explicit setting (which `make run` sets and the template cannot) allows loopback."""
+    monkeypatch.setenv("STAGE", stage)
+    composition.reset()
+    answer = production.command("STOP_SESSION", {"response_url": "http://127.0.0.1:9/cb", "session_id": "SES-TNM-1"})
+    assert (answer.status_code, answer.result) == (2001, "REJECTED")
+    assert records(ddb) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.8/cb",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.100.100.200/cb",
+        "http://192.168.1.1/cb",
+        "http://[fd00:ec2::254]/cb",
+        "http://[64:ff9b::a9fe:a9fe]/cb",
+        "http://metadata.google.internal/cb",
+    ],
+)
+def test_the_local_policy_refuses_private_addresses_other_than_loopback(local_policy, ddb, url):
+    answer = local_policy.command("STOP_SESSION", {"response_url": url, "session_id": "SES-TNM-1"})
+    assert (answer.status, answer.status_code, answer.result) == (200, 2001, "REJECTED")
+    assert records(ddb) == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/cb", "http://[::1]:9/cb", "http://localhost:9/cb"])
+def test_the_local_policy_allows_loopback(local_policy, ddb, url):
+    answer = local_policy.command("STOP_SESSION", {"response_url": url, "session_id": "SES-TNM-1"})
+    assert answer.result == "ACCEPTED"
 
 
 def test_public_https_response_url_is_accepted_in_production(production, ddb):
@@ -197,9 +253,18 @@ POLICY_TEMPLATES = {
 }
 
 
+def _unconditional(policies):
+    """A policy under ``!If [condition, policy, !Ref AWS::NoValue]`` counts as granted."""
+    for policy in policies:
+        if isinstance(policy, dict) and set(policy) == {"Fn::If"}:
+            yield from _unconditional(p for p in policy["Fn::If"][1:] if p != {"Ref": "AWS::NoValue"})
+        else:
+            yield policy
+
+
 def statements(template):
     for name, res in template["Resources"].items():
-        for policy in res.get("Properties", {}).get("Policies", []) or []:
+        for policy in _unconditional(res.get("Properties", {}).get("Policies", []) or []):
             if isinstance(policy, dict) and "Statement" in policy:
                 for statement in policy["Statement"]:
                     yield name, statement
@@ -239,5 +304,8 @@ def test_the_api_function_cannot_touch_the_lifecycle(template):
     actions = set()
     for name, statement in statements(template):
         if name == "ApiFunction" and "Action" in statement:
+            if statement["Resource"] == {"Ref": "KmsKeyArn"}:  # the optional customer managed key
+                assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+                continue
             actions |= set(statement["Action"])
     assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}

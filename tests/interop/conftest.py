@@ -195,7 +195,11 @@ def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ours]:
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import seed
 
-    environment = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    environment = {
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "RESPONSE_URL_POLICY": "local",  # the partners are on 127.0.0.1, as make run allows
+    }
     local = LocalAws(server=True, server_port=_free_port(), environment=environment)
     api = ApiServer("127.0.0.1", _free_port(), Routes(local.template), local.invoke, "local")
     local.extra_environment["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{api.port}"

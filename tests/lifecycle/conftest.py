@@ -22,6 +22,7 @@ def stack() -> Iterator[Stack]:
         "DELIVERY_RETRY_WINDOW_SECONDS": "4",
         "DELIVERY_READ_TIMEOUT_SECONDS": "1",
         "CREDENTIALS_CACHE_TTL_SECONDS": "0",
+        "RESPONSE_URL_POLICY": "local",  # the eMSP is the local receiver on 127.0.0.1
     }
     saved = {k: os.environ.get(k) for k in environment}
     with EmspReceiver() as receiver, LocalAws(environment=environment) as local:

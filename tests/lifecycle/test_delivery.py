@@ -20,12 +20,15 @@ def test_transient_failures_are_retried_until_delivered(stack):
     stack.configure(DELIVERY_RETRY_WINDOW_SECONDS="15")  # three backoffs (0.5 s, 1 s, 2 s, +-20 %) fit
     stack.receiver.script[:] = [Reply(503), Reply(429), Reply(close=True)]
     url = stack.url("retry/ok")
-    stack.start_session(url)
+    stack.start_session(url, headers={"X-Correlation-ID": "retry-corr"})
     command = stack.wait_delivered(url)
     posts = stack.posts(url)
     assert len(posts) == 4
     assert {p.json["result"] for p in posts} == {"ACCEPTED"}
-    assert len({p.header("X-Request-ID") for p in posts}) == 1  # one CommandResult, retried
+    # OCPI: every request has its own X-Request-ID; the X-Correlation-ID tells the retries of one result.
+    assert len({p.header("X-Request-ID") for p in posts}) == 4
+    assert {p.header("X-Correlation-ID") for p in posts} == {"retry-corr"}
+    assert [a.request_id for a in command.delivery_attempts] == [p.header("X-Request-ID") for p in posts]
     assert command.delivery_status.value == "DELIVERED"
     assert [a.outcome for a in command.delivery_attempts] == ["retryable", "retryable", "retryable", "delivered"]
     assert [a.http_status for a in command.delivery_attempts] == [503, 429, None, 200]

@@ -23,7 +23,8 @@ FUNCTIONS = {
     "cp-": "ChargePointEventsFunction",
     "simulator-": "ChargePointSimulatorFunction",
 }
-LIFECYCLE_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if not p.name.startswith("api-"))
+# api-*: tests/test_events_api.py; emsp-*: tests/emsp/test_emsp_events.py
+LIFECYCLE_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if not p.name.startswith(("api-", "emsp-")))
 
 
 def pending_command(stack, url):

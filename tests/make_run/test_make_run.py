@@ -1,6 +1,7 @@
 """End to end, as a user runs it: `make run` in a subprocess, driven over real HTTP on loopback."""
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ class Server:
         self.ports = (port, aws_port)
         self.log = log
 
-    def request(self, method: str, path: str, body=None, token="demo-emsp-token-c", headers=None):
+    def request(self, method: str, path: str, body=None, token="demo-emsp-token-c", headers=None, timeout=10):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -42,17 +43,18 @@ class Server:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
                 return response.status, dict(response.headers), json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def make_run(tmp_path_factory, *extra: str):
+    """`make run` with these options, in a subprocess; stopped (Ctrl-C) and checked to leave nothing listening."""
     port, aws_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("make-run") / "make-run.log"
-    args = f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}"
+    args = " ".join((f"--port {port} --aws-port {aws_port} --no-receiver --timeout {TIMEOUT}", *extra))
     with log.open("w") as out:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run", f"RUN_ARGS={args}"],
@@ -81,6 +83,12 @@ def server(tmp_path_factory):
                 process.wait(timeout=10)
     assert "Stopped: nothing is left listening." in log.read_text(), log.read_text()[-3000:]
     assert not any(_port_open(p) for p in (port, aws_port))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with make_run(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +175,7 @@ def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], dict]:
         ("POST /ocpi/cpo/2.2.1/commands/START_SESSION HTTP/1.1\r\nContent-Length: -1", 400, "Bad Content-Length"),
         ("TRACE /ocpi/versions HTTP/1.1", 405, "Method TRACE is not allowed"),
         ("GET /ocpi/ver sions HTTP/1.1", 400, "Bad request line"),
-        ("GET /nowhere HTTP/1.1", 403, "Missing Authentication Token"),
+        ("BREW /ocpi/versions HTTP/1.1", 501, "Method BREW is not implemented"),
     ],
 )
 def test_malformed_requests_get_an_ocpi_envelope_and_the_ids(server, request_head, status, message):
@@ -177,6 +185,13 @@ def test_malformed_requests_get_an_ocpi_envelope_and_the_ids(server, request_hea
     assert answer_status == status
     assert body["status_code"] == 2000 and body["status_message"].startswith(message)
     assert (headers["x-request-id"], headers["x-correlation-id"]) == ("bad-1", "bad-c")
+
+
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/api/v1/ocpi"])
+def test_paths_outside_ocpi_answer_an_ocpi_404_envelope_as_on_aws(server, path):
+    status, headers, body = server.request("GET", path, token=None, headers={"X-Request-ID": "r-out"})
+    assert (status, body["status_code"]) == (404, 2000) and body["timestamp"].endswith("Z")
+    assert headers["X-Request-ID"] == "r-out" and headers["X-Correlation-ID"]
 
 
 def test_operator_cli_reads_the_running_stack(server):
@@ -221,8 +236,14 @@ def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server,
         else:
             url = f"{emsp.url}/ocpi/emsp/2.2.1/commands/STOP_SESSION/mix-{number}"
             path, body = "STOP_SESSION", {"response_url": url, "session_id": "SES-TNM-DONE"}
+        # A long client timeout: the answers are what this checks, not how fast a loaded machine gives them.
         status, headers, answer = server.request(
-            "POST", f"/ocpi/cpo/2.2.1/commands/{path}", body, token=token, headers={"X-Request-ID": request_id}
+            "POST",
+            f"/ocpi/cpo/2.2.1/commands/{path}",
+            body,
+            token=token,
+            headers={"X-Request-ID": request_id},
+            timeout=60,
         )
         return party, accepted, request_id, status, headers, answer
 
@@ -280,3 +301,168 @@ def test_sigterm_stops_everything_and_leaves_nothing_listening(tmp_path):
     while any(Path(f"/proc/{child}").exists() for child in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [child for child in children if Path(f"/proc/{child}").exists()]
+
+
+# ------------------------------------------------------------------------------ the response_url policy
+
+
+def stop_unknown_session(server, url):
+    """A command that passes the response_url check is answered UNKNOWN_SESSION: never dispatched or delivered."""
+    _, _, body = server.request(
+        "POST", "/ocpi/cpo/2.2.1/commands/STOP_SESSION", {"response_url": url, "session_id": "NO-SUCH-SESSION"}
+    )
+    return body["status_code"], body["data"]["result"], body.get("status_message", "")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.8/cb", "http://169.254.169.254/latest/meta-data", "http://[fd00:ec2::254]/cb"]
+)
+def test_make_run_refuses_private_addresses_other_than_loopback(server, url):
+    code, result, message = stop_unknown_session(server, url)
+    assert (code, result) == (2001, "REJECTED") and "response_url" in message
+
+
+def test_strict_response_urls_gives_the_deployed_policy_locally(tmp_path_factory):
+    with make_run(tmp_path_factory, "--strict-response-urls") as strict:
+        assert "response_url      strict" in strict.log.read_text()
+        for url in ("http://127.0.0.1:3001/cb", "https://127.0.0.1/cb", "https://localhost/cb", "https://10.0.0.8/x"):
+            code, result, message = stop_unknown_session(strict, url)
+            assert (code, result) == (2001, "REJECTED") and "response_url" in message, url
+        assert stop_unknown_session(strict, "https://cb.emsp.invalid/cb")[:2] == (1000, "UNKNOWN_SESSION")
+
+
+# ------------------------------------------------------------------------------ the eMSP side
+
+
+def _banner_emsp_request(server) -> dict:
+    """The eMSP tour's request body, exactly as the banner (and the README) print it."""
+    text = server.log.read_text()
+    line = next(line for line in text.splitlines() if line.startswith('  -d \'{"cpo"'))
+    return json.loads(line.removeprefix("  -d '").removesuffix("'"))
+
+
+def _emsp_outcome(server, command_id, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, _, body = server.request("GET", f"/emsp/v1/commands/{command_id}", token=None)
+        assert status == 200, body
+        if body["status"] != "PENDING":
+            return body
+        time.sleep(0.2)
+    return body
+
+
+def test_the_banners_curl_makes_our_emsp_start_a_session_at_our_cpo(server):
+    status, headers, sent = server.request(
+        "POST", "/emsp/v1/commands/START_SESSION", _banner_emsp_request(server), token=None
+    )
+    assert status == 201, sent
+    assert (sent["status"], sent["response"]) == ("PENDING", {"result": "ACCEPTED", "timeout": TIMEOUT})
+    shown = _emsp_outcome(server, sent["command_id"], timeout=TIMEOUT + 10)
+    assert (shown["status"], shown["outcome"]) == ("RESULT_RECEIVED", "ACCEPTED"), shown
+    assert [h["event"] for h in shown["history"]] == ["created", "accepted", "result"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "eMSP event  Command Completed" not in server.log.read_text():
+        time.sleep(0.2)
+    log = server.log.read_text()
+    assert "eMSP event  Command Completed" in log and sent["command_id"] in log
+    assert f"eMSP START_SESSION {sent['command_id'][:8]} -> NL*CPO  RESULT_RECEIVED  CommandResult ACCEPTED" in log
+
+
+def test_a_silent_charger_resolves_our_emsp_command_with_the_cpo_sides_timeout(server):
+    body = _banner_emsp_request(server)
+    body["request"]["evse_uid"] = "SILENT"
+    started = time.monotonic()
+    status, _, sent = server.request("POST", "/emsp/v1/commands/START_SESSION", body, token=None)
+    assert status == 201, sent
+    shown = _emsp_outcome(server, sent["command_id"], timeout=TIMEOUT + 12)
+    assert (shown["status"], shown["outcome"]) == ("RESULT_RECEIVED", "TIMEOUT"), shown
+    assert time.monotonic() - started < TIMEOUT + 2  # the CPO side's TIMEOUT, not our timer (timeout + 10 s)
+    assert "timed_out" not in [h["event"] for h in shown["history"]]
+
+
+def test_a_cpo_that_never_posts_a_result_is_timed_out_by_our_timer(server, tmp_path):
+    """A CPO registered with the CLI (a seed file) that ACCEPTs and never posts: our timer fires at
+    its timeout plus the grace (10 s by default) and the outcome says so."""
+    with EmspReceiver() as silent_cpo:
+        silent_cpo.default.body = json.dumps(
+            {"status_code": 1000, "data": {"result": "ACCEPTED", "timeout": 2}, "timestamp": "2026-12-01T00:00:00Z"}
+        ).encode()
+        partner = {
+            "parties": [
+                {
+                    "country_code": "DE",
+                    "party_id": "SIL",
+                    "role": "CPO",
+                    "token": "silent-cpo-token",
+                    "outbound_token": "emsp-token-for-silent-cpo",
+                    "endpoints": [
+                        {
+                            "identifier": "commands",
+                            "role": "RECEIVER",
+                            "url": f"{silent_cpo.url}/ocpi/cpo/2.2.1/commands",
+                        }
+                    ],
+                }
+            ]
+        }
+        seed_file = tmp_path / "silent-cpo.json"
+        seed_file.write_text(json.dumps(partner))
+        loaded = subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "ocpi-commands"),
+                "--local",
+                "--aws-port",
+                str(server.ports[1]),
+                "--api-url",
+                server.base,
+                "load",
+                "seed",
+                str(seed_file),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        body = _banner_emsp_request(server) | {"cpo": {"country_code": "DE", "party_id": "SIL"}}
+        status, _, sent = server.request("POST", "/emsp/v1/commands/START_SESSION", body, token=None)
+        assert status == 201 and sent["timeout"] == 10, sent  # 2 s is clamped to EmspMinTimeoutSeconds
+        started = time.monotonic()
+        shown = _emsp_outcome(server, sent["command_id"], timeout=40)
+        waited = time.monotonic() - started
+        assert (shown["status"], shown["outcome"]) == ("TIMED_OUT", "TIMEOUT"), shown
+        assert 10 + 10 - 2 <= waited <= 10 + 10 + 5, waited
+        assert "No CommandResult within the CPO's timeout" in shown["reason"]
+        assert len(silent_cpo.received) == 1
+
+
+def test_the_cli_sends_a_command_as_the_emsp_backend_and_shows_it(server, tmp_path):
+    request = tmp_path / "start.json"
+    request.write_text(json.dumps(_banner_emsp_request(server)["request"]))
+    base = [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "--local", "--aws-port", str(server.ports[1])]
+    base += ["--api-url", server.base]
+    sent = subprocess.run(
+        [*base, "--json", "emsp", "send", "START_SESSION", "--cpo", "NL*CPO", "--request-file", str(request), "--wait"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert sent.returncode == 0, sent.stderr
+    answer = json.loads(sent.stdout)
+    assert (answer["status"], answer["outcome"]) == ("RESULT_RECEIVED", "ACCEPTED"), answer
+    shown = subprocess.run(
+        [*base, "emsp", "show", answer["command_id"]], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "RESULT_RECEIVED" in shown.stdout and "accepted" in shown.stdout and "result" in shown.stdout
+    refused = subprocess.run(
+        [*base, "emsp", "send", "START_SESSION", "--cpo", "XX*NOP", "--request", "{}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "unknown_cpo" in refused.stderr, refused.stderr

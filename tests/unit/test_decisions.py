@@ -24,6 +24,7 @@ from ocpi_commands.domain.model import (
     ReservationStatus,
     SessionRecord,
 )
+from ocpi_commands.domain.url_policy import STRICT
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandType, EvseStatus, SessionStatus
 
@@ -47,11 +48,11 @@ def location(*evses: Evse) -> NetworkLocation:
     return NetworkLocation(location_id="LOC1", evses=evses or (evse(),))
 
 
-def ctx(permissions=ALL, supported=ALL, allow_private=False, allowed_hosts=()) -> decisions.Context:
+def ctx(permissions=ALL, supported=ALL, allowed_hosts=()) -> decisions.Context:
     party = Party(
         ref=TNM, token_sha256="0" * 64, permissions=permissions, allowed_response_url_hosts=tuple(allowed_hosts)
     )
-    return decisions.Context(TNM, party, NOW, supported, allow_insecure_urls=False, allow_private_urls=allow_private)
+    return decisions.Context(TNM, party, NOW, supported, url_policy=STRICT)
 
 
 def start(**overrides) -> StartSession:

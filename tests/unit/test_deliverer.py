@@ -111,13 +111,32 @@ class Store:
 
 
 class Poster:
+    """Records what would go on the wire: the request target, the address connected to, the headers."""
+
     def __init__(self, *answers: HttpAnswer):
         self.answers = list(answers)
         self.posts: list[tuple[str, bytes, dict[str, str]]] = []
+        self.addresses: list[str] = []
 
-    def post(self, url, body, headers):
-        self.posts.append((url, body, dict(headers)))
+    def post(self, url, address, body, headers):
+        self.posts.append((f"{url.scheme}://{url.host_header}{url.target}", body, dict(headers)))
+        self.addresses.append(address)
         return self.answers.pop(0) if self.answers else OK
+
+
+class Resolver:
+    """DNS as a script: one answer (a list of addresses, or an exception) per resolution."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.asked: list[tuple[str, int]] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append((host, port))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return list(answer)
 
 
 def resolved(url: str = "https://cb.emsp.example.com/r/1?x=1") -> CommandRecord:
@@ -156,16 +175,19 @@ class Wire:
         return True
 
 
-def deliverer(store, poster, clock, window=30, addresses=("93.184.216.34",), party=None, stage="prod", wire=None):
-    settings = Settings(table_name="t", stage=stage, delivery_retry_window_seconds=window)
+def deliverer(store, poster, clock, window=30, addresses=("93.184.216.34",), party=None, resolver=None, wire=None):
+    settings = Settings(table_name="t", delivery_retry_window_seconds=window)
     emsp = party or Party(ref=TNM, token_sha256="0" * 64, outbound_token="their-token")
-
-    def resolver(url: str) -> list[str]:
-        if isinstance(addresses, Exception):
-            raise addresses
-        return list(addresses)
-
-    return Deliverer(store, settings, lambda ref: emsp, poster, resolver, wire or Wire(), clock, clock.sleep)
+    return Deliverer(
+        store,
+        settings,
+        lambda ref: emsp,
+        poster,
+        resolver or Resolver(addresses),
+        wire or Wire(),
+        clock,
+        clock.sleep,
+    )
 
 
 # ------------------------------------------------------------------------------ delivering
@@ -191,7 +213,16 @@ def test_transient_failures_are_retried_with_backoff_until_delivered():
     assert len(poster.posts) == 3 and len(clock.slept) == 2
     assert 0.4 <= clock.slept[0] <= 0.6 and 0.8 <= clock.slept[1] <= 1.2
     assert [a.outcome for a in store.command.delivery_attempts] == ["retryable", "retryable", "delivered"]
-    assert len({h["X-Request-ID"] for _, _, h in poster.posts}) == 1  # the same id on every retry of one result
+
+
+def test_every_attempt_has_its_own_request_id_and_the_commands_correlation_id():
+    clock, poster = Clock(), Poster(HttpAnswer(503), HttpAnswer(500), OK)
+    store = Store(resolved())
+    assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    request_ids = [h["X-Request-ID"] for _, _, h in poster.posts]
+    assert len(set(request_ids)) == 3 and all(request_ids)  # OCPI: unique per request
+    assert {h["X-Correlation-ID"] for _, _, h in poster.posts} == {"corr-1"}  # the command's, on every retry
+    assert [a.request_id for a in store.command.delivery_attempts] == request_ids  # `commands show` tells them
 
 
 def test_the_retry_window_ends_the_retries():
@@ -222,7 +253,7 @@ def test_a_url_resolving_to_a_private_address_is_refused_without_a_post():
     store = Store(resolved())
     d = deliverer(store, poster, clock, addresses=("10.0.0.5",))
     assert d.deliver(store.command, "owner-1") == DeliveryStatus.FAILED
-    assert poster.posts == [] and "non-public" in store.command.delivery_error
+    assert poster.posts == [] and "private address (10.0.0.5)" in store.command.delivery_error
 
 
 def test_no_outbound_token_means_no_post():
@@ -261,7 +292,64 @@ def test_resuming_after_the_previous_invocation_stopped_between_attempts_opens_t
     store = Store(resolved().model_copy(update={"delivery_attempts": (first,), "delivery_request_id": "rid-1"}))
     assert deliverer(store, poster, clock).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
     assert [a.number for a in store.command.delivery_attempts] == [1, 2]
-    assert poster.posts[0][2]["X-Request-ID"] == "rid-1"
+    assert poster.posts[0][2]["X-Request-ID"] not in ("rid-1", "")  # a new attempt, a new X-Request-ID
+
+
+# ------------------------------------------------------------------------------ what is connected to
+
+
+def test_a_host_that_does_not_resolve_is_never_posted_to():
+    clock, poster = Clock(), Poster()
+    store = Store(resolved())
+    d = deliverer(store, poster, clock, window=0, resolver=Resolver(OSError("Name or service not known")))
+    assert d.deliver(store.command, "owner-1") == DeliveryStatus.FAILED
+    assert poster.posts == []
+    assert "does not resolve" in store.command.delivery_error
+
+
+def test_a_resolution_failure_is_retried_like_a_connection_error_and_still_not_posted():
+    clock, poster = Clock(), Poster()
+    store = Store(resolved())
+    resolver = Resolver(OSError("SERVFAIL"), ["93.184.216.34"])
+    assert (
+        deliverer(store, poster, clock, resolver=resolver).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    )
+    assert [a.outcome for a in store.command.delivery_attempts] == ["retryable", "delivered"]
+    assert len(poster.posts) == 1
+
+
+def test_the_addresses_are_checked_before_every_attempt():
+    """DNS rebinding between two attempts: public for the first, the metadata address for the second."""
+    clock, poster = Clock(), Poster(HttpAnswer(503), OK)
+    store = Store(resolved())
+    resolver = Resolver(["93.184.216.34"], ["169.254.169.254"])
+    d = deliverer(store, poster, clock, resolver=resolver)
+    assert d.deliver(store.command, "owner-1") == DeliveryStatus.FAILED
+    assert resolver.asked == [("cb.emsp.example.com", 443)] * 2
+    assert poster.addresses == ["93.184.216.34"]  # the second attempt was never made
+    assert [a.outcome for a in store.command.delivery_attempts] == ["retryable", "failed"]
+    assert "link-local address (169.254.169.254)" in store.command.delivery_error
+
+
+def test_the_post_goes_to_the_checked_address_with_the_original_host():
+    clock, poster = Clock(), Poster(OK)
+    store = Store(resolved("https://cb.emsp.example.com:8443/r/1?x=1"))
+    resolver = Resolver(["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"])
+    assert (
+        deliverer(store, poster, clock, resolver=resolver).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    )
+    assert poster.addresses == ["93.184.216.34"]
+    assert poster.posts[0][0] == "https://cb.emsp.example.com:8443/r/1?x=1"
+
+
+def test_an_ip_literal_is_connected_to_without_resolution():
+    clock, poster = Clock(), Poster(OK)
+    store = Store(resolved("https://93.184.216.34/cb"))
+    resolver = Resolver(AssertionError("an IP literal is not resolved"))
+    assert (
+        deliverer(store, poster, clock, resolver=resolver).deliver(store.command, "owner-1") == DeliveryStatus.DELIVERED
+    )
+    assert poster.addresses == ["93.184.216.34"]
 
 
 def test_the_result_comes_from_the_cpo_party_the_command_was_addressed_to():

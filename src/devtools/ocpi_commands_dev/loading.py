@@ -15,6 +15,7 @@ from ocpi_commands.domain.auth import token_sha256
 from ocpi_commands.domain.model import (
     DEFAULT_PERMISSIONS,
     CredentialsStatus,
+    Endpoint,
     NetworkLocation,
     Party,
     PartyRef,
@@ -28,9 +29,21 @@ from ocpi_commands.ocpi.v2_2_1.locations import Location
 from ocpi_commands.ocpi.v2_2_1.sessions import Session
 from ocpi_commands.simulator import Behaviour
 
+DEFAULT_BASE_URL = "http://127.0.0.1:3000"
+
 
 class LoadError(ValueError):
     """A record could not be loaded; the message says which record and which field."""
+
+
+class EndpointSpec(BaseModel):
+    """A partner's module endpoint (its version details); ``{api}`` in the URL is the local API's base URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: str = Field(min_length=1, max_length=32)
+    role: Literal["SENDER", "RECEIVER"] | None = None
+    url: str = Field(min_length=1, max_length=255)
 
 
 class PartySpec(BaseModel):
@@ -50,8 +63,10 @@ class PartySpec(BaseModel):
     allowed_response_url_hosts: list[str] = []
     hub_clients: list[str] = []
     ocpi_version: Literal["2.1.1", "2.2.1", "2.3.0"] = "2.2.1"
+    # A CPO partner of our eMSP side: where its commands endpoint is.
+    endpoints: list[EndpointSpec] = []
 
-    def to_party(self) -> Party:
+    def to_party(self, base_url: str = DEFAULT_BASE_URL) -> Party:
         return Party(
             ref=PartyRef(country_code=self.country_code.upper(), party_id=self.party_id.upper()),
             role=self.role,
@@ -65,6 +80,10 @@ class PartySpec(BaseModel):
             allowed_response_url_hosts=tuple(self.allowed_response_url_hosts),
             hub_clients=tuple(c.upper() for c in self.hub_clients),
             ocpi_version=self.ocpi_version,
+            endpoints=tuple(
+                Endpoint(identifier=e.identifier, role=e.role, url=e.url.replace("{api}", base_url.rstrip("/")))
+                for e in self.endpoints
+            ),
         )
 
 
@@ -96,11 +115,11 @@ def parse_sessions(raw_sessions: Iterable[Any]) -> list[SessionRecord]:
     return [session.to_domain() for session in _parse(raw_sessions, "sessions", Session, _field("id"))]
 
 
-def parse_parties(raw_parties: Iterable[Any]) -> list[Party]:
+def parse_parties(raw_parties: Iterable[Any], base_url: str = DEFAULT_BASE_URL) -> list[Party]:
     def label(raw: dict[str, Any]) -> str:
         return f"{raw.get('country_code')}*{raw.get('party_id')}" if raw.get("party_id") else ""
 
-    return [spec.to_party() for spec in _parse(raw_parties, "parties", PartySpec, label)]
+    return [spec.to_party(base_url) for spec in _parse(raw_parties, "parties", PartySpec, label)]
 
 
 class ReservationSpec(BaseModel):
@@ -167,11 +186,13 @@ def as_list(data: Any, key: str) -> list[Any]:
     return data
 
 
-def load_seed(repository: DynamoRepository, seed: dict[str, Any]) -> dict[str, int]:
-    """Load a seed document (see ``seed/sample.json``); validates everything before writing anything."""
+def load_seed(repository: DynamoRepository, seed: dict[str, Any], base_url: str = DEFAULT_BASE_URL) -> dict[str, int]:
+    """Load a seed document (see ``seed/sample.json``); validates everything before writing anything.
+
+    ``base_url`` replaces ``{api}`` in partners' endpoints (the local API, for our CPO side as a partner)."""
     if not isinstance(seed, dict):
         raise LoadError("a seed file is a JSON object with parties, locations, sessions, simulator")
-    parties = parse_parties(seed.get("parties", []))
+    parties = parse_parties(seed.get("parties", []), base_url)
     locations = parse_locations(seed.get("locations", []))
     sessions = parse_sessions(seed.get("sessions", []))
     reservations = parse_reservations(seed.get("reservations", []))

@@ -12,6 +12,7 @@ from functools import cached_property
 from ocpi_commands import config
 from ocpi_commands.adapters import aws
 from ocpi_commands.adapters.dynamodb.repository import DynamoRepository
+from ocpi_commands.adapters.dynamodb.sent_commands import DynamoSentCommands
 from ocpi_commands.adapters.eventbridge import EventBridgePublisher
 from ocpi_commands.adapters.http import Urllib3Poster, resolve_host
 from ocpi_commands.adapters.ocpi_client import HttpOcpiClient
@@ -24,6 +25,9 @@ from ocpi_commands.domain.lifecycle import Lifecycle
 from ocpi_commands.domain.model import CredentialsRole, Party, PartyRef
 from ocpi_commands.domain.ports import PartyStore
 from ocpi_commands.domain.receiving import CommandService
+from ocpi_commands.domain.sending import EmspService
+from ocpi_commands.domain.sent_lifecycle import SentLifecycle
+from ocpi_commands.domain.url_policy import POLICIES
 from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
 
@@ -91,8 +95,7 @@ class _Graph:
         return HttpOcpiClient(
             current.delivery_connect_timeout_seconds,
             current.delivery_read_timeout_seconds,
-            allow_insecure=current.insecure_response_urls_allowed,
-            allow_private=current.private_response_urls_allowed,
+            POLICIES[current.response_url_policy],
         )
 
     @cached_property
@@ -102,6 +105,32 @@ class _Graph:
     @cached_property
     def credentials_service(self) -> CredentialsService:
         return CredentialsService(self.repository, self.ocpi_client, self.credentials_wire, required_endpoints)
+
+    @cached_property
+    def sent_commands(self) -> DynamoSentCommands:
+        return DynamoSentCommands(self.settings.table_name)
+
+    @cached_property
+    def emsp_service(self) -> EmspService:
+        from ocpi_commands.ocpi import dialects
+
+        return EmspService(
+            self.sent_commands,
+            self.repository,
+            self.ocpi_client,
+            dialects.SEND_WIRE,
+            self.settings,
+        )
+
+    @cached_property
+    def sent_lifecycle(self) -> SentLifecycle:
+        from ocpi_commands.ocpi import dialects
+
+        return SentLifecycle(self.sent_commands, dialects.SEND_WIRE, StepFunctionsTaskTokens())
+
+    @cached_property
+    def emsp_executions(self) -> StepFunctionsExecutions:
+        return StepFunctionsExecutions(self.settings.emsp_state_machine_arn)
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
@@ -168,19 +197,32 @@ def ocpi_client() -> HttpOcpiClient:
     return _current().ocpi_client
 
 
+def sent_commands() -> DynamoSentCommands:
+    return _current().sent_commands
+
+
+def emsp_service() -> EmspService:
+    return _current().emsp_service
+
+
+def sent_lifecycle() -> SentLifecycle:
+    return _current().sent_lifecycle
+
+
+def emsp_executions() -> StepFunctionsExecutions:
+    return _current().emsp_executions
+
+
 def required_endpoints(roles: tuple[CredentialsRole, ...], version: str) -> list[tuple[str, str | None]]:
     """What a partner must offer in its version details (else 3003): every platform its credentials."""
     return [("credentials", None)]
 
 
-def our_side(base_url: str) -> OurSide:
-    """What we tell partners: the versions offered, our versions URL, a CPO role per party we are."""
+def our_side(base_url: str, partner_role: str | None = None) -> OurSide:
+    """What we tell partners: the versions offered, our versions URL, a role per party we are (the
+    role that complements the partner's first: 2.1.1 Credentials name one party)."""
     current = settings()
-    roles = tuple(
-        CredentialsRole(role="CPO", country_code=p.country_code, party_id=p.party_id, name=current.business_name)
-        for p in current.our_parties
-    )
-    return OurSide(current.ocpi_versions, f"{base_url}/ocpi/versions", roles)
+    return OurSide(current.ocpi_versions, f"{base_url}/ocpi/versions", current.our_roles(partner_role))
 
 
 def reset() -> None:

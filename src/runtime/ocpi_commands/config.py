@@ -7,11 +7,11 @@ Nothing here runs at import time. Handlers call :func:`get_settings`; tests call
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ocpi_commands.domain.model import PartyRef
+from ocpi_commands.domain.model import CredentialsRole, PartyRef
 from ocpi_commands.ocpi.vocabulary import CommandType
 
 DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
@@ -23,8 +23,6 @@ DEFAULT_COMMAND_TIMEOUTS: dict[CommandType, int] = {
     CommandType.CANCEL_RESERVATION: 45,
     CommandType.UNLOCK_CONNECTOR: 45,
 }
-
-LOCAL_STAGES = frozenset({"local", "test"})
 
 # The interface a CPO platform offers for each module (terminology, "typical modules per role").
 _CPO_ROLE_OF = {
@@ -81,13 +79,15 @@ class Settings(BaseModel):
         default_factory=lambda: dict(DEFAULT_COMMAND_TIMEOUTS)
     )
     supported_commands: frozenset[CommandType] = frozenset(CommandType)
-    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # How long a credentials look-up is cached: `party disable` / `party rotate` take effect within it.
+    credentials_cache_ttl_seconds: Annotated[float, Field(ge=0, le=60)] = 10.0
     delivery_retry_window_seconds: Annotated[int, Field(ge=0, le=300)] = 30
     delivery_connect_timeout_seconds: Annotated[float, Field(gt=0)] = 3.0
     delivery_read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_body_bytes: Annotated[int, Field(ge=1024)] = 65536
-    allow_insecure_response_urls: bool | None = None
-    allow_private_response_urls: bool | None = None
+    # "strict": https and public addresses only (every deployed stack; the template cannot change it).
+    # "local": also http and loopback addresses, for `make run` and the tests that call a local receiver.
+    response_url_policy: Literal["strict", "local"] = "strict"
     # The OCPI versions this platform offers (Versions module), e.g. ``2.1.1,2.2.1,2.3.0``.
     ocpi_versions: tuple[Annotated[str, Field(pattern=r"^(2\.1\.1|2\.2\.1|2\.3\.0)$")], ...] = (
         "2.1.1",
@@ -104,12 +104,31 @@ class Settings(BaseModel):
     # Seconds before the announced timeout at which the wait for the charge point ends, so that a
     # TIMEOUT CommandResult reaches the eMSP before it stops waiting (at most half the timeout).
     delivery_margin_seconds: Annotated[int, Field(ge=0, le=60)] = 5
+    # The roles this platform plays: CPO (receives commands), EMSP (sends them), or both.
+    roles: frozenset[Literal["CPO", "EMSP"]] = frozenset({"CPO", "EMSP"})
+    # The eMSP parties this platform sends commands as, the first being the default one.
+    emsp_parties: tuple[Annotated[str, Field(pattern=r"^[A-Za-z]{2}\*[A-Za-z0-9]{3}$")], ...] = ("NL*EMS",)
+    # The eMSP side waits for a CommandResult this long after the CPO's announced timeout.
+    emsp_result_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
+    # A CPO's announced timeout is clamped to this range (0, negative or hours are not waited for).
+    emsp_min_timeout_seconds: Annotated[int, Field(ge=1, le=600)] = 10
+    emsp_max_timeout_seconds: Annotated[int, Field(ge=10, le=3600)] = 600
+    emsp_state_machine_arn: str | None = None
 
     _parse_timeouts = field_validator("command_timeouts", mode="before")(_parse_mapping)
     _parse_supported = field_validator("supported_commands", mode="before")(_parse_list)
     _parse_cpo_parties = field_validator("cpo_parties", mode="before")(_parse_list)
     _parse_versions = field_validator("ocpi_versions", mode="before")(_parse_list)
     _parse_modules = field_validator("module_endpoints", mode="before")(_parse_list)
+    _parse_roles = field_validator("roles", mode="before")(_parse_list)
+    _parse_emsp_parties = field_validator("emsp_parties", mode="before")(_parse_list)
+
+    @field_validator("roles", mode="after")
+    @classmethod
+    def _some_role(cls, value: frozenset[str]) -> frozenset[str]:
+        if not value:
+            raise ValueError("at least one of CPO, EMSP")
+        return value
 
     @field_validator("module_endpoints", mode="after")
     @classmethod
@@ -138,18 +157,39 @@ class Settings(BaseModel):
         return tuple(found)
 
     @property
-    def is_local(self) -> bool:
-        return self.stage in LOCAL_STAGES
+    def is_cpo(self) -> bool:
+        return "CPO" in self.roles
 
     @property
-    def insecure_response_urls_allowed(self) -> bool:
-        """``http://`` response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_insecure_response_urls is None else self.allow_insecure_response_urls
+    def is_emsp(self) -> bool:
+        return "EMSP" in self.roles
 
     @property
-    def private_response_urls_allowed(self) -> bool:
-        """Loopback/private response URLs: allowed in local stages unless configured otherwise."""
-        return self.is_local if self.allow_private_response_urls is None else self.allow_private_response_urls
+    def our_emsp_parties(self) -> tuple[PartyRef, ...]:
+        """The eMSP parties this platform is, the first being the default one."""
+        found = []
+        for entry in self.emsp_parties:
+            country_code, _, party_id = entry.upper().partition("*")
+            found.append(PartyRef(country_code=country_code, party_id=party_id))
+        return tuple(found)
+
+    def our_roles(self, partner_role: str | None = None) -> tuple[CredentialsRole, ...]:
+        """Our Credentials roles: a CPO role per CPO party, an EMSP role per eMSP party. The role that
+        complements ``partner_role`` comes first (2.1.1 Credentials name only the first)."""
+        cpo = [("CPO", p) for p in self.our_parties] if self.is_cpo else []
+        emsp = [("EMSP", p) for p in self.our_emsp_parties] if self.is_emsp else []
+        ordered = emsp + cpo if partner_role == "CPO" else cpo + emsp
+        return tuple(
+            CredentialsRole(role=role, country_code=p.country_code, party_id=p.party_id, name=self.business_name)
+            for role, p in ordered
+        )
+
+    def emsp_wait_seconds(self, announced: int | None, command_type: CommandType) -> tuple[int, int]:
+        """(timeout, wait): the CPO's timeout clamped (2.1.1 announces none: ours), and how long the
+        eMSP side waits for the CommandResult (the timeout plus the grace)."""
+        timeout = self.timeout_for(command_type) if announced is None else announced
+        timeout = min(max(timeout, self.emsp_min_timeout_seconds), self.emsp_max_timeout_seconds)
+        return timeout, timeout + self.emsp_result_grace_seconds
 
     def timeout_for(self, command_type: CommandType) -> int:
         return self.command_timeouts[command_type]

@@ -78,7 +78,9 @@ def cmd_commands_show(args: argparse.Namespace, target: Target) -> None:
     for attempt in command.delivery_attempts:
         lines.append(
             f"    attempt {attempt.number} at {attempt.started_at}: {attempt.outcome or 'in flight'}"
-            f" http={attempt.http_status} ocpi={attempt.ocpi_status_code} {attempt.error or ''}".rstrip()
+            f" http={attempt.http_status} ocpi={attempt.ocpi_status_code}"
+            + (f" X-Request-ID {attempt.request_id}" if attempt.request_id else "")
+            + f" {attempt.error or ''}".rstrip()
         )
     if command.late_results:
         lines.append(f"  late results   {command.late_results} (ignored)")

@@ -13,7 +13,9 @@ def cmd_load(args: argparse.Namespace, target: Target) -> None:
     data = read_json(Path(args.file))
     repo = target.repository()
     if args.kind == "seed":
-        counts = load_seed(repo, data)
+        # "{api}" in partners' endpoints: this stack's own API (our CPO side as our eMSP side's partner).
+        base = (target.versions_url or "").removesuffix("/ocpi/versions")
+        counts = load_seed(repo, data, base) if base else load_seed(repo, data)
         print("Loaded " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         return
     if args.kind == "locations":

@@ -23,6 +23,7 @@ def cmd_run(args: argparse.Namespace, _: Target | None) -> None:
             seed=Path(args.seed) if args.seed else None,
             timeouts=timeouts,
             verbose=args.verbose,
+            strict_response_urls=args.strict_response_urls,
         )
     )
 
@@ -56,6 +57,11 @@ def register(sub: Any) -> None:
         "--timeouts", default=os.environ.get("COMMAND_TIMEOUTS"), help="per type, e.g. START_SESSION=20,STOP_SESSION=20"
     )
     run.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
+    run.add_argument(
+        "--strict-response-urls",
+        action="store_true",
+        help="the deployed response_url policy: https and public addresses only (default here: http and loopback too)",
+    )
     run.set_defaults(func=cmd_run, needs_target=False)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document generated from the models")

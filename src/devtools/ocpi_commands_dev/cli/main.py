@@ -4,6 +4,7 @@
     ocpi-commands --local party register --country-code DE --party-id TNM --outbound-token-stdin
     ocpi-commands --config-env prod commands pending
     ocpi-commands --stack ocpi-commands-dev --region eu-west-1 commands show <command_id>
+    ocpi-commands --local emsp send START_SESSION --cpo NL*CPO --request-file start.json --wait
 
 The target stack comes from ``--local`` (the emulation of ``make run``), ``--stack`` (CloudFormation
 outputs), ``--config-env`` (``samconfig.toml``) or explicit ``--table``/``--event-bus``/``--endpoint-url``.
@@ -13,7 +14,7 @@ Errors are printed as one line (exit status 2), never as a traceback.
 import argparse
 import sys
 
-from ocpi_commands_dev.cli import commands, load, local, party, reservation, simulator
+from ocpi_commands_dev.cli import commands, emsp, load, local, party, reservation, simulator
 from ocpi_commands_dev.cli.target import CliError, resolve_target
 
 
@@ -44,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--json", action="store_true", help="machine-readable output")
     sub = root.add_subparsers(dest="group", required=True)
 
-    for group in (local, party, load, commands, reservation, simulator):
+    for group in (local, party, load, commands, reservation, simulator, emsp):
         group.register(sub)
     return root
 

@@ -44,31 +44,21 @@ def _credentials_service(target: Target, partner_role: str = "EMSP") -> Any:
     from ocpi_commands.adapters.ocpi_client import HttpOcpiClient
     from ocpi_commands.composition import required_endpoints
     from ocpi_commands.domain.credentials import CredentialsService
+    from ocpi_commands.domain.url_policy import POLICIES
     from ocpi_commands.ocpi.credentials_wire import OcpiCredentialsWire
 
-    settings = target.settings()
-    client = HttpOcpiClient(
-        5.0,
-        20.0,
-        allow_insecure=settings.insecure_response_urls_allowed,
-        allow_private=settings.private_response_urls_allowed,
-    )
+    client = HttpOcpiClient(5.0, 20.0, POLICIES[target.settings().response_url_policy])
     # 2.1.1 Credentials carry no role: the operator says what the partner is.
     return CredentialsService(target.repository(), client, OcpiCredentialsWire(partner_role), required_endpoints)
 
 
-def _our_side(target: Target) -> Any:
+def _our_side(target: Target, partner_role: str | None = None) -> Any:
     from ocpi_commands.domain.credentials import OurSide
-    from ocpi_commands.domain.model import CredentialsRole
 
     if not target.versions_url:
         raise CliError("this stack's VersionsUrl is unknown (deploy it, or use --local with --api-url)")
     settings = target.settings()
-    roles = tuple(
-        CredentialsRole(role="CPO", country_code=p.country_code, party_id=p.party_id, name=settings.business_name)
-        for p in settings.our_parties
-    )
-    return OurSide(settings.ocpi_versions, target.versions_url, roles)
+    return OurSide(settings.ocpi_versions, target.versions_url, settings.our_roles(partner_role))
 
 
 def _handshake(call: Any) -> Any:
@@ -119,7 +109,7 @@ def cmd_party_connect(args: argparse.Namespace, target: Target) -> None:
     if not token_a:
         raise CliError("give --token-a TOKEN or --token-a-stdin")
     service = _credentials_service(target, args.partner_role)
-    party = _handshake(lambda: service.connect(args.versions_url, token_a, _our_side(target)))
+    party = _handshake(lambda: service.connect(args.versions_url, token_a, _our_side(target, args.partner_role)))
     print(f"Connected to {party.ref.key} ({party.role.value}) on OCPI {party.ocpi_version}.")
     print(f"Its endpoints: {', '.join(sorted({e.identifier for e in party.endpoints}))}")
 
@@ -132,7 +122,7 @@ def cmd_party_update(args: argparse.Namespace, target: Target) -> None:
     if party is None:
         raise CliError(f"party {ref.key} is not registered")
     service = _credentials_service(target)
-    updated = _handshake(lambda: service.reconnect(party, _our_side(target)))
+    updated = _handshake(lambda: service.reconnect(party, _our_side(target, party.role.value)))
     print(f"Updated the credentials with {updated.ref.key} (OCPI {updated.ocpi_version}): new tokens both ways.")
 
 
@@ -182,8 +172,7 @@ def cmd_party_rotate(args: argparse.Namespace, target: Target) -> None:
         party.model_copy(update={"token_sha256": token_sha256(token)}), previous_token_sha256=party.token_sha256
     )
     print(
-        f"New credentials token for {ref.key}, shown once (the previous one stops working within the "
-        f"credentials cache TTL):"
+        f"New credentials token for {ref.key}, shown once (the previous one stops working {target.revocation_delay()}):"
     )
     print(token)
 
@@ -211,7 +200,8 @@ def cmd_party_set_outbound_token(args: argparse.Namespace, target: Target) -> No
 
 def cmd_party_enable(args: argparse.Namespace, target: Target, enabled: bool = True) -> None:
     party = _update_party(args, target, enabled=enabled)
-    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}.")
+    effect = "its calls are accepted again" if enabled else "its calls are refused (401)"
+    print(f"{party.ref.key} is {'enabled' if enabled else 'disabled'}: {effect} {target.revocation_delay()}.")
 
 
 def cmd_party_list(args: argparse.Namespace, target: Target) -> None:

@@ -16,6 +16,12 @@ LOCAL_BUS = "ocpi-local-commands"
 LOCAL_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:ocpi-local-command-lifecycle"
 
 
+def default_credentials_ttl() -> str:
+    from ocpi_commands.config import Settings
+
+    return f"{Settings.model_fields['credentials_cache_ttl_seconds'].default:g}"
+
+
 class CliError(Exception):
     """A problem the operator can fix; printed without a traceback."""
 
@@ -27,10 +33,14 @@ class Target:
     state_machine_arn: str | None
     region: str | None
     endpoint_url: str | None
+    # The stack's CredentialsCacheTtlSeconds, when known: how long a revoked token keeps working.
+    credentials_cache_ttl: str | None = None
     # What partners are told: our versions URL, and the stack's parameters (parties, versions, ...).
     versions_url: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     local: bool = False
+    # The eMSP backend's API (POST {url}/{command}, GET {url}/{command_id}); IAM (SigV4) on AWS.
+    emsp_api_url: str | None = None
 
     def settings(self) -> Any:
         """The stack's settings as its functions see them (from its parameters)."""
@@ -42,12 +52,25 @@ class Target:
             "cpo_country_code": p.get("CpoCountryCode", "NL"),
             "cpo_party_id": p.get("CpoPartyId", "CPO"),
             "cpo_parties": p.get("CpoParties") or (),
+            "roles": p.get("Roles") or "CPO,EMSP",
+            "emsp_parties": p.get("EmspParties") or "NL*EMS",
             "ocpi_versions": p.get("OcpiVersions") or "2.1.1,2.2.1,2.3.0",
             "business_name": p.get("BusinessName") or "OCPI Commands",
             "token_a_validity_days": p.get("TokenAValidityDays") or 7,
-            "stage": "local" if self.local else p.get("Stage", "dev"),
+            "stage": p.get("Stage", "dev"),
+            # make run's policy (loopback and http) for --local; a deployed stack is always strict.
+            "response_url_policy": "local" if self.local else "strict",
         }
         return Settings.model_validate({k: v for k, v in fields.items() if v not in (None, "")})
+
+    def revocation_delay(self) -> str:
+        """When `party disable` / `party rotate` take effect, as the operator should be told."""
+        if self.credentials_cache_ttl is not None:
+            return f"within {self.credentials_cache_ttl} s (the credentials cache TTL, CredentialsCacheTtlSeconds)"
+        return (
+            f"within the stack's credentials cache TTL (template parameter CredentialsCacheTtlSeconds, "
+            f"{default_credentials_ttl()} s by default)"
+        )
 
     def client(self, service: str) -> Any:
         import boto3
@@ -87,9 +110,11 @@ def resolve_target(args: argparse.Namespace) -> Target:
             LOCAL_STATE_MACHINE,
             "us-east-1",
             args.endpoint_url or f"http://127.0.0.1:{args.aws_port}",
+            default_credentials_ttl(),  # `make run` keeps the template's default
             versions_url=f"{args.api_url.rstrip('/')}/ocpi/versions",
             parameters=defaults,
             local=True,
+            emsp_api_url=f"{args.api_url.rstrip('/')}/emsp/v1/commands",
         )
     stack, region = args.stack, args.region
     if args.config_env:
@@ -116,8 +141,10 @@ def resolve_target(args: argparse.Namespace) -> Target:
         values.get("StateMachineArn"),
         region,
         args.endpoint_url,
+        parameters.get("CredentialsCacheTtlSeconds"),
         versions_url=values.get("VersionsUrl"),
         parameters=parameters,
+        emsp_api_url=values.get("EmspCommandsApi"),
     )
 
 

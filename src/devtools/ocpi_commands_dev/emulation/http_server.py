@@ -166,8 +166,12 @@ class HttpServer:
         workers: int = 32,
         max_body: int = 10 * 1024 * 1024,
         name: str = "http",
+        refused: Callable[[int, list[tuple[str, str]]], Response | None] | None = None,
     ):
+        """``refused(status, request headers)``: this server's own answer for a status it refuses a
+        request with (the local API Gateway's gateway responses); ``None`` keeps ``ocpi_error``'s."""
         self.handle = handle
+        self.refused = refused
         self.max_body = max_body
         self.name = name
         self._listener = socket.create_server((host, port), backlog=LISTEN_BACKLOG, reuse_port=False)
@@ -310,19 +314,23 @@ class HttpServer:
             try:
                 response = self.handle(request)
             except Exception:  # noqa: BLE001 - what API Gateway answers when the integration fails
-                response = ocpi_error(502, "Internal server error", headers)
+                response = self._refusal(502, "Internal server error", headers)
         except _Closed:
             return False
         except _Timeout:
             if not connection.started:
                 return False  # an idle connection the client left open
-            self._write(connection, ocpi_error(408, "Request timeout", headers), method, version, close=True)
+            self._write(connection, self._refusal(408, "Request timeout", headers), method, version, close=True)
             return False
         except HttpError as error:
-            response = ocpi_error(error.status, error.message, error.request_headers or headers)
+            response = self._refusal(error.status, error.message, error.request_headers or headers)
             response.headers.update(error.headers)
             return self._write(connection, response, method, version, close=error.close) and not error.close
         return self._write(connection, response, method, version, close=not keep_alive) and keep_alive
+
+    def _refusal(self, status: int, message: str, headers: list[tuple[str, str]]) -> Response:
+        found = self.refused(status, headers) if self.refused is not None else None
+        return found if found is not None else ocpi_error(status, message, headers)
 
     def _read_head(self, connection: _Connection) -> tuple[str, str, str, list[tuple[str, str]]]:
         deadline = time.monotonic() + HEAD_TIMEOUT  # the connection is readable: its request has begun

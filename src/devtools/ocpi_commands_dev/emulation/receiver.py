@@ -6,6 +6,7 @@ its behaviour per request: an HTTP status, a delay, garbage, or a closed connect
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +51,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class EmspReceiver:
-    def __init__(self, port: int = 0, on_receive: Callable[[Received], None] | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        on_receive: Callable[[Received], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
         self.received: list[Received] = []
         self.script: list[Reply] = []
         self.default = Reply()
@@ -92,12 +98,16 @@ class EmspReceiver:
 
         self.server = _Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if ssl_context is not None:  # HTTPS, for the tests of the TLS checks of deliveries
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="emsp-receiver", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> "EmspReceiver":
         self._thread.start()

@@ -7,6 +7,7 @@ small eMSP endpoint showing the CommandResults that arrive.
 """
 
 import base64
+import ipaddress
 import json
 import signal
 import sys
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ocpi_commands_dev.emulation import gateway
 from ocpi_commands_dev.emulation import template as tpl
-from ocpi_commands_dev.emulation.apigw import Routes, build_event
-from ocpi_commands_dev.emulation.http_server import HttpServer, Request, Response, ocpi_error
+from ocpi_commands_dev.emulation.apigw import Routes, build_event, gateway_template
+from ocpi_commands_dev.emulation.http_server import HttpServer, Request, Response
 from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
 from ocpi_commands_dev.emulation.stack import LocalAws, free_port
 from ocpi_commands_dev.emulation.workers import WorkerApi
@@ -42,15 +44,33 @@ class ApiServer:
         self.routes = routes
         self.invoke = invoke
         self.stage = stage
-        self.httpd = HttpServer(host, port, self._handle, workers=workers, max_body=API_GATEWAY_MAX_BODY, name="api")
+        self.httpd = HttpServer(
+            host, port, self._handle, workers=workers, max_body=API_GATEWAY_MAX_BODY, name="api", refused=self._refused
+        )
         self.port = self.httpd.port
+
+    def _gateway(self, response_type: str, headers: list[tuple[str, str]]) -> Response:
+        """What API Gateway answers itself: the template's gateway response for this type."""
+        rendered = gateway.render(self.routes.template, response_type, dict(headers))
+        return Response(rendered.status, rendered.headers, rendered.body.encode())
+
+    def _refused(self, status: int, headers: list[tuple[str, str]]) -> Response | None:
+        """The HTTP server's own refusals that API Gateway answers with a gateway response."""
+        if status == 413:
+            return self._gateway("REQUEST_TOO_LARGE", headers)
+        if status == 502:  # the handler itself failed
+            return self._gateway("INTEGRATION_FAILURE", headers)
+        return None
 
     def _handle(self, request: Request) -> Response:
         path, _, query = request.target.partition("?")
         match = self.routes.match(request.method, path)
-        if match is None:  # what API Gateway answers for a route it does not have (DEFAULT_4XX)
-            return ocpi_error(403, "Missing Authentication Token", request.headers)
+        if match is None:  # a route API Gateway does not have
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", request.headers)
         function, resource, params = match
+        if resource in self.routes.iam_resources and not ipaddress.ip_address(request.client[0]).is_loopback:
+            # On AWS these routes need a SigV4 signature (AWS_IAM); locally only loopback clients.
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", request.headers)
         headers = dict(request.headers)
         event = build_event(
             request.method,
@@ -66,8 +86,8 @@ class ApiServer:
         )
         try:
             answer = self.invoke(function, event)
-        except Exception:  # noqa: BLE001 - what API Gateway answers when the integration fails (DEFAULT_5XX)
-            return ocpi_error(502, "Internal server error", request.headers)
+        except Exception:  # noqa: BLE001 - the integration failed (the function raised or could not run)
+            return self._gateway("INTEGRATION_FAILURE", request.headers)
         out_headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
         for name, values in (answer.get("multiValueHeaders") or {}).items():
             out_headers[name] = values[-1]
@@ -106,6 +126,10 @@ class Narrator:
         kind = item.get("type")
         if kind == "COMMAND":
             self._command(item)
+        elif kind == "SENT_COMMAND":
+            self._sent(item)
+        elif kind == "EMSP_EVENT" and record.get("eventName") == "INSERT":
+            self.say(f"eMSP event  {item.get('detail_type')}  {item.get('detail')}")
         elif kind == "RESERVATION":
             self.say(
                 f"reservation {item.get('reservation_id')} of {item.get('owner', {}).get('country_code')}*"
@@ -117,6 +141,26 @@ class Narrator:
                 f"session {item.get('session_id')} at {item.get('location_id')}/{item.get('evse_uid')}: "
                 f"{item.get('status')}"
             )
+
+    def _sent(self, item: dict[str, Any]) -> None:
+        """The eMSP side's commands: sent, the CPO's answer, the outcome."""
+        command_id = item["command_id"]
+        key = f"sent:{command_id}"
+        before = self._seen.get(key, {})
+        self._seen[key] = item
+        label = f"eMSP {item.get('command_type')} {command_id[:8]} -> {item.get('cpo_key')}"
+        if not before:
+            self.say(f"{label}  sending to {item.get('commands_url')} (result expected at {item.get('response_url')})")
+        answer = item.get("answer") or {}
+        if answer and not before.get("answer"):
+            response = (answer.get("response") or {}).get("result") or f"status_code {answer.get('ocpi_status_code')}"
+            self.say(
+                f"{label}  CPO answered {response} (HTTP {answer.get('http_status')}, timeout {item.get('timeout')} s)"
+            )
+        if item.get("status") != "PENDING" and before.get("status") != item.get("status"):
+            result = (item.get("result") or {}).get("result")
+            why = f"CommandResult {result}" if result else (item.get("reason") or "")
+            self.say(f"{label}  {item.get('status')}  {why}")
 
     def _command(self, item: dict[str, Any]) -> None:
         command_id = item["command_id"]
@@ -231,6 +275,8 @@ class RunOptions:
     seed: Path | None = None
     timeouts: str | None = None
     verbose: bool = False
+    # The deployed response_url policy (https, public addresses only) instead of the local one.
+    strict_response_urls: bool = False
 
 
 DEMO_TOKEN_NOTE = "the seed's first party"
@@ -284,16 +330,54 @@ def banner(options: RunOptions, api_port: int, seed: dict[str, Any], receiver_ur
     ]
     if receiver_url:
         lines.append(f"  eMSP receiver     {receiver_url}   (CommandResults sent there are shown below)")
+    if options.strict_response_urls:
+        lines.append(
+            "  response_url      strict, as deployed: https and public addresses only "
+            "(the local receiver and the curl below are refused, 2001)"
+        )
+    else:
+        lines.append(
+            "  response_url      local policy: http and loopback allowed (--strict-response-urls: as deployed)"
+        )
     lines += [
         f"  AWS emulation     http://127.0.0.1:{options.aws_port}   (CLI: ocpi-commands --local ...)",
+        f"  eMSP API          {base}/emsp/v1/commands/{{command}}   (loopback only; on AWS: IAM)",
         "",
-        "Try:",
+        "Try the CPO side (as an eMSP partner would):",
         curl,
         "",
+        *emsp_tour(base, evse.get("uid", "1"), location.get("id", "LOC1")),
         "Ctrl-C stops everything.",
         "",
     ]
     return "\n".join(lines)
+
+
+def emsp_tour(base: str, evse_uid: str, location_id: str) -> list[str]:
+    """The eMSP side's part of the banner: our eMSP (NL*EMS) sends a command to our CPO side (NL*CPO)."""
+    token = {
+        "country_code": "NL",
+        "party_id": "EMS",
+        "uid": "EMS-UID-1",
+        "type": "APP_USER",
+        "contract_id": "NL-EMS-C00001-X",
+        "issuer": "Local eMSP",
+        "valid": True,
+        "whitelist": "ALLOWED",
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+    body = {
+        "cpo": {"country_code": "NL", "party_id": "CPO"},
+        "request": {"token": token, "location_id": location_id, "evse_uid": evse_uid},
+    }
+    return [
+        "Try the eMSP side (it sends START_SESSION to the CPO side above; the CommandResult and the",
+        "Command Completed event are shown below, and GET shows the command's history):",
+        f"curl -s -X POST {base}/emsp/v1/commands/START_SESSION -H 'Content-Type: application/json' \\",
+        f"  -d '{json.dumps(body, separators=(',', ':'))}'",
+        f"curl -s {base}/emsp/v1/commands/<command_id>",
+        "",
+    ]
 
 
 def run(
@@ -306,7 +390,9 @@ def run(
     import logging
     import os
 
-    environment = {"STAGE": "local"}
+    # The response_url policy is an explicit setting (never derived from the stage name): local here,
+    # strict (what every deployed stack enforces) with --strict-response-urls.
+    environment = {"STAGE": "local", "RESPONSE_URL_POLICY": "strict" if options.strict_response_urls else "local"}
     if not options.verbose:
         # The readable narration replaces the functions' JSON logs and EMF metric lines (--verbose shows them).
         environment.update(POWERTOOLS_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
@@ -327,7 +413,14 @@ def run(
     receiver: EmspReceiver | None = None
     local = LocalAws(server=True, server_port=options.aws_port, environment=environment, processes=True)
     api_port = options.port or free_port()
-    local.worker_api = WorkerApi(options.host, api_port, "local", tpl.api_routes(local.template))
+    local.worker_api = WorkerApi(
+        options.host,
+        api_port,
+        "local",
+        tpl.api_routes(local.template),
+        gateway_template(local.template),
+        sorted(tpl.iam_resources(local.template)),
+    )
     local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api_port}"
     overload = Overload(narrator, local, LOCAL_CAPACITY)
     main = threading.current_thread() is threading.main_thread()
@@ -350,7 +443,7 @@ def run(
 
                 receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
             local.start()
-            counts = load_seed(Repository(local.table_name), seed)
+            counts = load_seed(Repository(local.table_name), seed, f"http://{options.host}:{api_port}")
             local.wait_stream_idle()
             local.stream_listeners.extend([narrator.on_record, overload.on_record])
             for worker in local.workers:

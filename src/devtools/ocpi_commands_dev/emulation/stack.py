@@ -73,7 +73,8 @@ class LocalAws:
         self.server_port = server_port
         self.table_name = f"{STACK}-commands"
         self.bus_name = f"{STACK}-commands"
-        self.state_machine_arn = ""
+        self.state_machine_arn = ""  # the CPO side's command lifecycle
+        self.state_machine_arns: dict[str, str] = {}  # every state machine of the template, by logical id
         self.functions = tpl.functions(self.template)
         self.runtime = InProcessLambda(self.functions, STACK, on_invocation)
         self.stream = StreamMapping(self.runtime)
@@ -224,9 +225,10 @@ class LocalAws:
     def _stop_executions(self) -> None:
         try:
             sfn = self.client("stepfunctions")
-            running = sfn.list_executions(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
-            for execution in running.get("executions", []):
-                sfn.stop_execution(executionArn=execution["executionArn"])
+            for arn in self.state_machine_arns.values():
+                running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
+                for execution in running.get("executions", []):
+                    sfn.stop_execution(executionArn=execution["executionArn"])
         except Exception:  # noqa: S110 - best effort at shutdown
             pass
 
@@ -301,16 +303,20 @@ class LocalAws:
             )["FunctionArn"]
             self._arn_to_function[name] = logical_id
         self.deployed = list(arns)
-        definition, substitutions = tpl.state_machine(self.template)
-        values = {k: arns[v["Fn::GetAtt"][0]] for k, v in substitutions.items()}
-        self.state_machine_arn = self.client("stepfunctions").create_state_machine(
-            name=f"{STACK}-command-lifecycle", definition=tpl.substitute(definition, values), roleArn=role
-        )["stateMachineArn"]
+        sfn = self.client("stepfunctions")
+        for logical_id, machine in tpl.resources_of_type(self.template, "AWS::Serverless::StateMachine").items():
+            definition, substitutions = tpl.state_machine(self.template, logical_id)
+            values = {k: arns[v["Fn::GetAtt"][0]] for k, v in substitutions.items()}
+            name = tpl.resolve_intrinsics(machine["Properties"]["Name"], {"AWS::StackName": STACK})
+            self.state_machine_arns[logical_id] = sfn.create_state_machine(
+                name=name, definition=tpl.substitute(definition, values), roleArn=role
+            )["stateMachineArn"]
+        self.state_machine_arn = self.state_machine_arns["CommandLifecycle"]
         refs: dict[str, Any] = {
             **self.parameters,
+            **self.state_machine_arns,
             "CommandsTable": self.table_name,
             "CommandsBus": self.bus_name,
-            "CommandLifecycle": self.state_machine_arn,
             "AWS::NoValue": None,
             "Condition:HasPublicBaseUrl": bool(self.parameters.get("PublicBaseUrl")),
         }

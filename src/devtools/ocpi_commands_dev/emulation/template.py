@@ -126,6 +126,17 @@ def api_routes(template: dict[str, Any]) -> list[tuple[str, str, str]]:
     return routes
 
 
+def iam_resources(template: dict[str, Any]) -> set[str]:
+    """The resource paths whose ``Api`` events require IAM authorisation (``Auth.Authorizer: AWS_IAM``)."""
+    found = set()
+    for spec in functions(template).values():
+        for event in spec.events.values():
+            props = event.get("Properties", {})
+            if event.get("Type") == "Api" and (props.get("Auth") or {}).get("Authorizer") == "AWS_IAM":
+                found.add(props["Path"])
+    return found
+
+
 def state_machine(
     template: dict[str, Any], logical_id: str = "CommandLifecycle"
 ) -> tuple[dict[str, Any], dict[str, Any]]:

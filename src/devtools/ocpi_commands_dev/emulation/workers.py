@@ -49,6 +49,8 @@ class WorkerApi:
     port: int
     stage: str
     routes: list[tuple[str, str, str]]
+    gateway: dict[str, Any]  # the template's gateway responses (``apigw.gateway_template``)
+    iam_resources: list[str]  # the resources AWS_IAM guards (loopback clients only, locally)
 
 
 class FunctionWorker:
@@ -202,9 +204,8 @@ def main() -> None:
         from ocpi_commands_dev.emulation.server import ApiServer
 
         api = config["api"]
-        api_server = ApiServer(
-            api["host"], int(api["port"]), Routes.of([tuple(r) for r in api["routes"]]), functions.invoke, api["stage"]
-        ).start()
+        api_routes = Routes.of([tuple(r) for r in api["routes"]], api["gateway"], api["iam_resources"])
+        api_server = ApiServer(api["host"], int(api["port"]), api_routes, functions.invoke, api["stage"]).start()
     ipc.connect(hub, key, f"worker-ready:{name}", {"api_port": api_server.port if api_server else None})
     try:
         ipc.wait_for_parent()

@@ -14,58 +14,78 @@ import urllib3
 
 from ocpi_commands.adapters.http import resolve_host
 from ocpi_commands.domain.credentials import OcpiReply
-from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_resolved_addresses, check_response_url
+from ocpi_commands.domain.url_policy import (
+    ParsedUrl,
+    ResponseUrlRefused,
+    UrlPolicy,
+    check_response_url,
+    checked_address,
+)
 from ocpi_commands.ocpi.envelope import Header
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class HttpOcpiClient:
+    """Pinned like the CommandResults' POSTs: the URL is parsed once, its host resolved and every
+    address checked before each request, and the connection goes to a checked address with the URL's
+    Host header and TLS server name."""
+
     def __init__(
         self,
         connect_timeout: float,
         read_timeout: float,
-        allow_insecure: bool,
-        allow_private: bool,
-        resolver: Callable[[str], list[str]] = resolve_host,
+        policy: UrlPolicy,
+        resolver: Callable[[str, int], list[str]] = resolve_host,
     ):
-        self.allow_insecure = allow_insecure
-        self.allow_private = allow_private
+        self.policy = policy
         self.resolver = resolver
         self.pool = urllib3.PoolManager(
             num_pools=20, maxsize=2, retries=False, timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         )
 
-    def _refusal(self, url: str) -> str | None:
+    def _target(self, url: str) -> tuple[ParsedUrl, str] | str:
+        """The parsed URL and the checked address to connect to, or why it may not be called."""
         try:
-            check_response_url(url, allow_insecure=self.allow_insecure, allow_private=self.allow_private)
-            if not self.allow_private:
-                check_resolved_addresses(self.resolver(url), allow_private=False)
+            parsed = check_response_url(url, self.policy)
+            if parsed.ip is not None:
+                return parsed, str(parsed.ip)
+            return parsed, checked_address(parsed, self.resolver(parsed.host, parsed.port), self.policy)
         except ResponseUrlRefused as exc:
             return f"refused by the outbound policy: {exc}"
         except OSError:
             return "the host does not resolve"
-        return None
 
     def call(
         self, method: str, url: str, authorization: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> OcpiReply:
-        refusal = self._refusal(url)
-        if refusal is not None:
-            return OcpiReply(None, error=f"{url}: {refusal}")
+        target = self._target(url)
+        if isinstance(target, str):
+            return OcpiReply(None, error=f"{url}: {target}")
+        parsed, address = target
         sent = {
             "Authorization": authorization,
             Header.REQUEST_ID: str(uuid.uuid4()),
             Header.CORRELATION_ID: str(uuid.uuid4()),
             **(headers or {}),
+            "Host": parsed.host_header,
         }
         payload = None
         if body is not None:
             payload = json.dumps(body, separators=(",", ":")).encode()
             sent["Content-Type"] = "application/json"
+        tls = {"server_hostname": parsed.host} if parsed.scheme == "https" else None
         try:
-            response = self.pool.request(
-                method, url, body=payload, headers=sent, redirect=False, preload_content=False, retries=False
+            pool = self.pool.connection_from_host(address, parsed.port, parsed.scheme, pool_kwargs=tls)
+            response = pool.urlopen(
+                method,
+                parsed.target,
+                body=payload,
+                headers=sent,
+                redirect=False,
+                retries=False,
+                assert_same_host=False,
+                preload_content=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return OcpiReply(None, error=f"{method} {url}: {type(exc).__name__}")

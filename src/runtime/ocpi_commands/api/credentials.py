@@ -22,7 +22,7 @@ _ALLOWED = "GET, POST, PUT, DELETE"
 
 
 def _ours(call: Call, version: str, token: str) -> Any:
-    ours = composition.our_side(routes.base_url(call.request))
+    ours = composition.our_side(routes.base_url(call.request), call.caller.party.role.value)
     return composition.credentials_wire().credentials_body(version, token, ours.versions_url, ours.roles)
 
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ocpi_commands import composition
-from ocpi_commands.api import transport
+from ocpi_commands.api import routes, transport
 from ocpi_commands.api.http import HttpRequest, HttpResponse
 from ocpi_commands.api.routes import Call, Route
 from ocpi_commands.domain.auth import Caller, authenticate, identify_caller
-from ocpi_commands.domain.errors import BodyTooLarge, OcpiError, TemporarilyUnavailable
+from ocpi_commands.domain.errors import BodyTooLarge, NotFound, OcpiError, TemporarilyUnavailable
 from ocpi_commands.domain.model import PartyRef
 from ocpi_commands.observability import bind, logger, metric, start_invocation
 from ocpi_commands.ocpi import dialects
@@ -51,9 +51,13 @@ def _failure(exc: Exception, dialect: Dialect | None) -> HttpResponse:
     return transport.error_response(problem, timestamp)
 
 
-def _default_party() -> PartyRef | None:
+def cpo_parties() -> tuple[PartyRef, ...]:
+    return composition.settings().our_parties
+
+
+def _default_party(ours: Callable[[], tuple[PartyRef, ...]]) -> PartyRef | None:
     try:
-        return composition.settings().our_parties[0]
+        return ours()[0]
     except Exception:  # noqa: BLE001 - a broken configuration still gets its 3000 envelope with headers
         return None
 
@@ -64,7 +68,10 @@ def serve(
     route: Router,
     functional_version: Callable[[str], str | None],
     version_of: Callable[[str], str | None],
+    ours: Callable[[], tuple[PartyRef, ...]] = cpo_parties,
 ) -> dict[str, Any]:
+    """Answer one API Gateway event; ``ours`` are the parties a functional request may be addressed to
+    (OCPI-to-*): the CPO parties for the Commands receiver, the eMSP parties for CommandResults."""
     request = HttpRequest.from_apigw(event)
     meta = transport.request_meta(request.headers)
     start_invocation(context, correlation_id=meta.correlation_id, request_id=meta.request_id, path=request.path[:256])
@@ -75,15 +82,18 @@ def serve(
     dialect = dialects.for_version(version) if version else None
     functional = functional_version(request.path) is not None
     try:
+        transport.check_request_ids(request.headers)
+        if not routes.is_ocpi_path(request.path):
+            raise NotFound(f"No OCPI endpoint at {request.path[:128]}")
         caller = _authenticate(request, functional)
         if functional:
-            meta = meta._replace(recipient=transport.recipient(request.headers, composition.settings().our_parties))
+            meta = meta._replace(recipient=transport.recipient(request.headers, ours()))
         found, params = route(request)
         response = found(Call(request, caller, meta, params))
     except Exception as exc:  # noqa: BLE001 - the one place every failure becomes an envelope
         response = _failure(exc, dialect)
     routing = None
     if functional and (dialect is None or dialect.routing_headers):
-        ours = meta.recipient or _default_party()
-        routing = transport.routing_headers(ours, caller.acting_as if caller else None)
+        sender = meta.recipient or _default_party(ours)
+        routing = transport.routing_headers(sender, caller.acting_as if caller else None)
     return transport.with_ids(response, meta, routing).to_apigw()

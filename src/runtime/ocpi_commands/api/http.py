@@ -2,11 +2,14 @@
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ocpi_commands.domain.errors import NotJson
+
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class HttpRequest:
         context = event.get("requestContext") or {}
         return cls(
             method=str(event.get("httpMethod") or "GET").upper(),
-            path=str(event.get("path") or ""),
+            # An empty segment (".../commands//START_SESSION") is no segment: it routes as a single slash.
+            path=_EMPTY_SEGMENTS.sub("/", str(event.get("path") or "")),
             headers=headers,
             raw_body=event.get("body"),
             base64_body=bool(event.get("isBase64Encoded")),

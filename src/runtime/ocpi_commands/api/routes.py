@@ -66,6 +66,8 @@ def offered(version: str) -> dialects.Dialect:
 
 
 def command(call: Call) -> HttpResponse:
+    if not composition.settings().is_cpo:
+        raise NotFound("This platform does not play the CPO role: it receives no commands")
     dialect = offered(call.params["version"])
     name = call.params["command"]
     caller = call.caller
@@ -150,12 +152,21 @@ def versions(call: Call) -> HttpResponse:
 def version_details(call: Call) -> HttpResponse:
     dialect = offered(call.params["version"])
     base = base_url(call.request)
-    endpoints = {
+    settings = composition.settings()
+    version = dialect.version
+    commands = []
+    if settings.is_cpo:
+        commands.append(("commands", "RECEIVER", f"{base}{paths.commands_path(version)}"))
+    if settings.is_emsp:
+        commands.append(("commands", "SENDER", f"{base}{paths.emsp_commands_path(version)}"))
+    if call.caller.party.role.value == "CPO":
+        commands.reverse()  # 2.1.1 lists one per module: the one this partner talks to
+    endpoints = [
         # The credentials role means nothing; the 2.2.1-d2 / 2.3.0 advice is SENDER for one's own.
-        "credentials": ("SENDER", f"{base}{paths.credentials_path(dialect.version)}"),
-        "commands": ("RECEIVER", f"{base}{paths.commands_path(dialect.version)}"),
-        **composition.settings().hosted_modules(dialect.version),
-    }
+        ("credentials", "SENDER", f"{base}{paths.credentials_path(version)}"),
+        *commands,
+        *((name, role, url) for name, (role, url) in settings.hosted_modules(version).items()),
+    ]
     return transport.ocpi_response(StatusCode.SUCCESS, dialect.version_details(endpoints), timestamp=dialect.timestamp)
 
 
@@ -168,6 +179,11 @@ ROUTES: tuple[tuple[str, re.Pattern[str], Route], ...] = (
     ("GET", re.compile(rf"^/ocpi/{_VERSION}/?$"), version_details),
     ("POST", _COMMAND_PATH, command),
 )
+
+
+def is_ocpi_path(path: str) -> bool:
+    """Paths under /ocpi/ (everything else is answered 404 before the credentials are looked at)."""
+    return path == "/ocpi" or path.startswith("/ocpi/")
 
 
 def functional_version(path: str) -> str | None:

@@ -1,6 +1,7 @@
 """OCPI transport rules (Transport and format chapter): ids, routing headers, bodies, the envelope.
 
-* X-Request-ID / X-Correlation-ID are echoed (generated, and logged, when missing).
+* X-Request-ID / X-Correlation-ID are echoed exactly (generated, and logged, when missing); one longer
+  than :data:`MAX_ID_LENGTH` or not printable ASCII is refused (HTTP 400, 2001), never cut.
 * On functional modules (commands) the routing headers of the answer are the request's, reversed.
 * A command body must be one JSON object; a body that is not JSON is HTTP 400.
 * Every answer is the OCPI envelope; :func:`error_response` is the one mapping from an error to it.
@@ -14,6 +15,7 @@ from typing import Any
 
 from ocpi_commands.api.http import HttpResponse
 from ocpi_commands.domain.errors import (
+    InvalidHeader,
     InvalidParameters,
     MethodNotAllowed,
     NotAddressedToUs,
@@ -26,19 +28,39 @@ from ocpi_commands.domain.receiving import RequestMeta
 from ocpi_commands.ocpi.envelope import Header, envelope
 from ocpi_commands.ocpi.types import format_datetime
 
-MAX_ID_LENGTH = 100
+MAX_ID_LENGTH = 255  # X-Request-ID and X-Correlation-ID: longer ones are refused (README, "Answers")
+
+
+def _id_problem(value: str) -> str | None:
+    if len(value) > MAX_ID_LENGTH:
+        return f"is longer than {MAX_ID_LENGTH} characters"
+    if not all(" " <= ch <= "~" for ch in value):
+        return "must be printable ASCII"
+    return None
+
+
+def _usable_id(value: str | None) -> str | None:
+    """The id exactly as sent, when it can be echoed; None when missing or refused."""
+    return value if value and _id_problem(value) is None else None
 
 
 def request_meta(headers: Mapping[str, str]) -> RequestMeta:
-    client_request_id = headers.get(Header.REQUEST_ID.lower()) or None
-    if client_request_id is not None:
-        client_request_id = client_request_id.strip()[:MAX_ID_LENGTH] or None
-    correlation_id = (headers.get(Header.CORRELATION_ID.lower()) or "").strip()[:MAX_ID_LENGTH]
+    client_request_id = _usable_id(headers.get(Header.REQUEST_ID.lower()))
+    correlation_id = _usable_id(headers.get(Header.CORRELATION_ID.lower()))
     return RequestMeta(
         request_id=client_request_id or str(uuid.uuid4()),
         correlation_id=correlation_id or str(uuid.uuid4()),
         client_request_id=client_request_id,
     )
+
+
+def check_request_ids(headers: Mapping[str, str]) -> None:
+    """Refuse ids that cannot be echoed exactly (the answer then carries generated ones)."""
+    for name in (Header.REQUEST_ID, Header.CORRELATION_ID):
+        value = headers.get(name.lower())
+        problem = _id_problem(value) if value else None
+        if problem:
+            raise InvalidHeader(f"Invalid or missing parameters: {name} {problem}")
 
 
 def _not_json(constant: str) -> Any:

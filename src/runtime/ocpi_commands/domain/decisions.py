@@ -29,7 +29,7 @@ from ocpi_commands.domain.model import (
     SessionRecord,
     has_connector,
 )
-from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_response_url
+from ocpi_commands.domain.url_policy import ResponseUrlRefused, UrlPolicy, check_response_url
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.vocabulary import Capability, CommandResponseType, CommandType, EvseStatus, SessionStatus
 
@@ -78,8 +78,7 @@ class Context(NamedTuple):
     party: Party
     now: datetime
     supported_commands: frozenset[CommandType]
-    allow_insecure_urls: bool
-    allow_private_urls: bool
+    url_policy: UrlPolicy
     # OCPI 2.1.1: location_id / evse_uid are case-sensitive strings, not CiString.
     exact_ids: bool = False
 
@@ -95,12 +94,7 @@ def precheck(command_type: CommandType, response_url: str, ctx: Context) -> Deci
     if command_type not in ctx.supported_commands:
         return _not_supported(f"This CPO does not support {command_type.value}")
     try:
-        check_response_url(
-            response_url,
-            allow_insecure=ctx.allow_insecure_urls,
-            allow_private=ctx.allow_private_urls,
-            allowed_hosts=ctx.party.allowed_response_url_hosts,
-        )
+        check_response_url(response_url, ctx.url_policy, ctx.party.allowed_response_url_hosts)
     except ResponseUrlRefused as exc:
         return _rejected(str(exc), StatusCode.INVALID_PARAMETERS)
     return None

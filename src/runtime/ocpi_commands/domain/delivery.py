@@ -1,12 +1,17 @@
 """Delivery of a CommandResult to the eMSP's ``response_url``.
 
 * The body is the bare CommandResult (no envelope), POSTed to ``response_url`` exactly as received,
-  with ``Authorization: Token <base64 of the token the eMSP issued us>``, a new X-Request-ID (the same
-  one for every attempt of this CommandResult, so the eMSP can tell a retry), the command's original
-  X-Correlation-ID and the routing headers FROM = this CPO, TO = the eMSP.
-* Transient failures (connection error, timeout, HTTP 5xx/429, OCPI 3xxx) are retried with
-  exponential backoff while the retry window allows (``DELIVERY_RETRY_WINDOW_SECONDS``; 0 = one
-  attempt). HTTP 4xx, redirects and OCPI 2xxx answers are final.
+  with ``Authorization: Token <base64 of the token the eMSP issued us>``, an X-Request-ID of its own
+  for every attempt (OCPI: unique per request), the command's original X-Correlation-ID (the same on
+  every attempt, so the eMSP can tell a retry) and the routing headers FROM = this CPO, TO = the eMSP.
+* Before every attempt the host is resolved and every address checked (``url_policy``); the POST
+  goes to the address that was checked (pinned: DNS cannot change between the check and the
+  connection). A host that does not resolve is not POSTed to; an address the policy refuses ends
+  the delivery.
+* Transient failures (connection error, timeout, a host that does not resolve, HTTP 5xx/429, OCPI
+  3xxx) are retried with exponential backoff while the retry window allows
+  (``DELIVERY_RETRY_WINDOW_SECONDS``, 30 s by default; 0 = one attempt: OCPI itself requires no
+  retries). HTTP 4xx, redirects and OCPI 2xxx answers are final.
 * Every attempt is opened and closed on the command record by conditional writes held by one
   owner, so two invocations never deliver the same CommandResult concurrently.
 * Connections are pooled per process (reused across warm invocations); every POST has a
@@ -25,7 +30,13 @@ from ocpi_commands.config import Settings
 from ocpi_commands.domain.auth import encode_token
 from ocpi_commands.domain.model import CommandRecord, DeliveryAttempt, DeliveryStatus, Party, PartyRef
 from ocpi_commands.domain.ports import AddressResolver, CommandStore, HttpAnswer, HttpPoster, ResultWire
-from ocpi_commands.domain.url_policy import ResponseUrlRefused, check_resolved_addresses, check_response_url
+from ocpi_commands.domain.url_policy import (
+    POLICIES,
+    ParsedUrl,
+    ResponseUrlRefused,
+    check_response_url,
+    checked_address,
+)
 from ocpi_commands.observability import logger, metric
 from ocpi_commands.ocpi.envelope import Header
 from ocpi_commands.ocpi.types import utc_now
@@ -129,26 +140,34 @@ class Deliverer:
             headers[Header.TO_PARTY_ID] = command.party.party_id
         return headers
 
-    def _refusal(self, command: CommandRecord, party: Party | None) -> str | None:
+    def _refusal(self, command: CommandRecord, party: Party | None) -> str | ParsedUrl:
+        """Why nothing may be POSTed for ``command``, or its parsed response_url."""
         who = (command.partner or command.party).key
         if party is None:
             return f"party {who} is not registered"
         if not party.outbound_token:
             return f"no credentials token to call {who}"
+        policy = POLICIES[self.settings.response_url_policy]
         try:
-            check_response_url(
-                command.response_url,
-                allow_insecure=self.settings.insecure_response_urls_allowed,
-                allow_private=self.settings.private_response_urls_allowed,
-                allowed_hosts=party.allowed_response_url_hosts,
-            )
-            if not self.settings.private_response_urls_allowed:
-                check_resolved_addresses(self.resolver(command.response_url), allow_private=False)
+            return check_response_url(command.response_url, policy, party.allowed_response_url_hosts)
         except ResponseUrlRefused as exc:
             return str(exc)
-        except OSError:
-            return None  # name resolution failed: the POST itself will fail and be retried
-        return None
+
+    def _post(self, url: ParsedUrl, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        """One attempt: resolve, check every address, POST to the checked one (pinned)."""
+        address = str(url.ip) if url.ip is not None else None
+        if address is None:
+            try:
+                addresses = self.resolver(url.host, url.port)
+            except OSError as exc:
+                return HttpAnswer(None, error=f"response_url host {url.host} does not resolve ({exc}); not POSTed")
+            if not addresses:
+                return HttpAnswer(None, error=f"response_url host {url.host} does not resolve; not POSTed")
+            try:
+                address = checked_address(url, addresses, POLICIES[self.settings.response_url_policy])
+            except ResponseUrlRefused as exc:
+                return HttpAnswer(None, error=f"{exc}; not POSTed", retryable_error=False)
+        return self.poster.post(url, address, body, headers)
 
     def deliver(self, command: CommandRecord, owner: str) -> DeliveryStatus:
         """Deliver ``command``'s recorded result. ``command`` is the record as returned by the winning
@@ -158,7 +177,6 @@ class Deliverer:
         # The partner whose credentials sent the command: a hub's own token, encoding and allow-list
         # for a client it routed, with OCPI-to-* naming the client.
         party = self.party_lookup(command.partner or command.party)
-        request_id = command.delivery_request_id or str(uuid.uuid4())
         body = self.wire.body(command)
         attempts = list(command.delivery_attempts)
         if not attempts:
@@ -172,32 +190,30 @@ class Deliverer:
                 return DeliveryStatus.FAILED
             attempt = reopened
         # An open attempt is either the one the winning transition just opened, or one whose invocation
-        # died before recording its outcome: it is made (again) now, with the same X-Request-ID.
+        # died before recording its outcome: it is made (again) now.
 
         if body is None:
             # The command's OCPI version cannot say this result (2.1.1 has no CANCELED_RESERVATION).
             reason = f"OCPI {command.ocpi_version} has no {command.result.value} result: not sent"
-            self._finish(
-                command, owner, attempt, Classified("not_sent", error=reason), DeliveryStatus.NOT_SENT, request_id
-            )
+            self._finish(command, owner, attempt, Classified("not_sent", error=reason), DeliveryStatus.NOT_SENT)
             logger.info("CommandResult not sent", extra={**log_keys, "reason": reason})
             metric("DeliveryAttempts", Outcome="not_sent")
             return DeliveryStatus.NOT_SENT
 
-        refusal = self._refusal(command, party)
-        if refusal is not None:
-            self._finish(
-                command, owner, attempt, Classified("failed", error=refusal), DeliveryStatus.FAILED, request_id
-            )
-            logger.error("CommandResult not delivered", extra={**log_keys, "reason": refusal})
+        url = self._refusal(command, party)
+        if not isinstance(url, ParsedUrl):
+            failed = Classified("failed", error=url)
+            self._finish(command, owner, attempt, failed, DeliveryStatus.FAILED)
+            logger.error("CommandResult not delivered", extra={**log_keys, "reason": url})
             metric("DeliveryFailures")
             return DeliveryStatus.FAILED
 
         assert party is not None
-        headers = self.headers(command, party, request_id)
         while True:
+            request_id = attempt.request_id or str(uuid.uuid4())  # each attempt has its own X-Request-ID
+            attempt = attempt.model_copy(update={"request_id": request_id})
             started = time.monotonic()
-            answer = self.poster.post(command.response_url, body, headers)
+            answer = self._post(url, body, self.headers(command, party, request_id))
             duration_ms = int((time.monotonic() - started) * 1000)
             verdict = classify(answer)
             attempt = attempt.model_copy(
@@ -224,7 +240,7 @@ class Deliverer:
             )
             if verdict.outcome in ("delivered", "rejected", "failed"):
                 final = DeliveryStatus.DELIVERED if verdict.outcome == "delivered" else DeliveryStatus.FAILED
-                self._finish(command, owner, attempt, verdict, final, request_id)
+                self._finish(command, owner, attempt, verdict, final)
                 if final == DeliveryStatus.FAILED:
                     metric("DeliveryFailures")
                     logger.error("CommandResult not delivered", extra={**log_keys, "reason": verdict.error})
@@ -233,14 +249,14 @@ class Deliverer:
                 return final
             wait = backoff_seconds(attempt.number)
             if self.clock() + timedelta(seconds=wait) >= window_end:
-                self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED, request_id)
+                self._finish(command, owner, attempt, verdict, DeliveryStatus.FAILED)
                 metric("DeliveryFailures")
                 logger.error(
                     "CommandResult not delivered: retry window exhausted",
                     extra={**log_keys, "attempts": attempt.number, "reason": verdict.error},
                 )
                 return DeliveryStatus.FAILED
-            self._finish(command, owner, attempt, verdict, None, request_id)
+            self._finish(command, owner, attempt, verdict, None)
             self.sleep(wait)
             next_attempt = self._open_next(command, owner, attempt.number + 1)
             if next_attempt is None:
@@ -249,7 +265,7 @@ class Deliverer:
             attempt = next_attempt
 
     def _open_next(self, command: CommandRecord, owner: str, number: int) -> DeliveryAttempt | None:
-        attempt = DeliveryAttempt(number=number, started_at=self.clock())
+        attempt = DeliveryAttempt(number=number, started_at=self.clock(), request_id=str(uuid.uuid4()))
         transition = self.repository.begin_delivery_attempt(command.command_id, owner, attempt)
         if not transition.won:
             logger.warning("Delivery is no longer held by this invocation", extra={"command_id": command.command_id})
@@ -263,9 +279,8 @@ class Deliverer:
         attempt: DeliveryAttempt,
         verdict: Classified,
         final: DeliveryStatus | None,
-        request_id: str,
     ) -> None:
         attempt = attempt.model_copy(update={"outcome": verdict.outcome, "error": verdict.error})
         self.repository.finish_delivery_attempt(
-            command.command_id, owner, attempt, final, self.clock(), error=verdict.error, request_id=request_id
+            command.command_id, owner, attempt, final, self.clock(), error=verdict.error, request_id=attempt.request_id
         )

@@ -28,6 +28,13 @@ class NotJson(OcpiError):
     status_code = 2001
 
 
+class InvalidHeader(OcpiError):
+    """A transport header the request cannot be answered with (HTTP 400, 2001), e.g. an overlong X-Request-ID."""
+
+    http_status = 400
+    status_code = 2001
+
+
 class BodyTooLarge(OcpiError):
     """The body is above the configured limit (HTTP 413)."""
 

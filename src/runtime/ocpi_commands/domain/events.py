@@ -2,6 +2,8 @@
 
 Published by this module on the stack's bus:
   * "Command Dispatched": a command to pass to the charge point (:func:`dispatch_detail`).
+  * "Command Completed" (eMSP side): the outcome of a command we sent to a CPO (:func:`completed_detail`);
+  * "Command Result Late" (eMSP side): a CommandResult after that outcome (:func:`late_detail`).
 Consumed from the bus (published by the CSMS, the operator CLI or the simulator):
   * "Command Result Reported": the charge point's outcome of a dispatched command (:class:`ResultReport`);
   * "Reservation Canceled": a CPO-side cancellation (:class:`ReservationCanceledReport`);
@@ -12,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocpi_commands.domain.model import CommandRecord
+from ocpi_commands.domain.model import CommandRecord, PartyRef, SentCommand
 from ocpi_commands.ocpi.types import DisplayText, format_datetime
 from ocpi_commands.ocpi.vocabulary import CommandResultType, CommandType, SessionStatus
 
@@ -20,6 +22,8 @@ COMMAND_DISPATCHED = "Command Dispatched"
 RESULT_REPORTED = "Command Result Reported"
 RESERVATION_CANCELED = "Reservation Canceled"
 SESSION_UPDATED = "Session Updated"
+COMMAND_COMPLETED = "Command Completed"
+COMMAND_RESULT_LATE = "Command Result Late"
 
 # The token fields a charge point backend may need (OCPP idTag, parent id, language); never validity data.
 _DISPATCHED_TOKEN_FIELDS = (
@@ -110,3 +114,49 @@ def dispatch_detail(command: CommandRecord) -> dict[str, Any]:
         if command.command_type == CommandType.RESERVE_NOW:
             detail["reservation"]["expiry_date"] = request.get("expiry_date")
     return {k: v for k, v in detail.items() if v is not None}
+
+
+def _party(ref: PartyRef) -> dict[str, str]:
+    return {"country_code": ref.country_code, "party_id": ref.party_id}
+
+
+def _sent_summary(command: SentCommand) -> dict[str, Any]:
+    answer = command.answer
+    return {
+        "command_id": command.command_id,
+        "command_type": command.command_type.value,
+        "cpo": _party(command.cpo),
+        "emsp": _party(command.emsp),
+        "ocpi_version": command.ocpi_version,
+        "status": command.status.value,
+        "outcome": command.outcome,
+        "reason": command.reason,
+        "response": answer.response if answer else None,
+        "http_status": answer.http_status if answer else None,
+        "ocpi_status_code": answer.ocpi_status_code if answer else None,
+        "timeout": command.timeout,
+        "result": command.result,
+        "created_at": format_datetime(command.created_at),
+        "correlation_id": command.correlation_id,
+        "idempotency_key": command.idempotency_key,
+    }
+
+
+def completed_detail(command: SentCommand) -> dict[str, Any]:
+    """The "Command Completed" event detail: a sent command's one outcome (docs/events.md)."""
+    completed_at = command.history[-1].at if command.history else command.created_at
+    return {**_sent_summary(command), "completed_at": format_datetime(completed_at)}
+
+
+def late_detail(command: SentCommand, entry: dict[str, Any]) -> dict[str, Any]:
+    """The "Command Result Late" event detail: a CommandResult after the command's outcome."""
+    result = entry["result"]
+    detail = {
+        **_sent_summary(command),
+        "late_result": result,
+        "kind": entry["kind"],
+        "received_at": entry["received_at"],
+    }
+    if command.command_type == CommandType.START_SESSION and result.get("result") == "ACCEPTED":
+        detail["note"] = "The charge point accepted START_SESSION after the outcome: a session may be running"
+    return detail

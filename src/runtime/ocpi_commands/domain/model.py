@@ -255,6 +255,7 @@ class DeliveryAttempt(DomainModel):
     http_status: int | None = None
     ocpi_status_code: int | None = None
     error: str | None = None
+    request_id: str | None = None  # this attempt's own X-Request-ID
 
 
 class CommandRecord(DomainModel):
@@ -308,3 +309,100 @@ class CommandRecord(DomainModel):
     delivered_at: datetime | None = None
     delivery_error: str | None = None
     expires_at: int | None = Field(default=None, description="DynamoDB TTL (epoch seconds)")
+
+
+# ------------------------------------------------------------------------------------ the eMSP side
+
+
+class SentStatus(str, Enum):
+    """A command our eMSP side sent to a CPO.
+
+    ``PENDING`` from its recording (before the POST) until one final state: ``NOT_ACCEPTED`` (the CPO's
+    answer was not ACCEPTED, or an OCPI error), ``SEND_FAILED`` (no usable answer), ``RESULT_RECEIVED``
+    (the CPO's CommandResult) or ``TIMED_OUT`` (none within the CPO's timeout plus the grace).
+    """
+
+    PENDING = "PENDING"
+    NOT_ACCEPTED = "NOT_ACCEPTED"
+    SEND_FAILED = "SEND_FAILED"
+    RESULT_RECEIVED = "RESULT_RECEIVED"
+    TIMED_OUT = "TIMED_OUT"
+
+
+FINAL_SENT_STATUSES = frozenset(s for s in SentStatus if s != SentStatus.PENDING)
+
+
+class CpoAnswer(DomainModel):
+    """The CPO's synchronous answer to a command we sent, as read from its envelope."""
+
+    http_status: int
+    ocpi_status_code: int
+    status_message: str | None = None
+    # The CommandResponse (``result``, ``timeout``, ``message``), when the answer carried one.
+    response: dict[str, Any] | None = None
+    duration_ms: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return (
+            200 <= self.http_status < 300
+            and 1000 <= self.ocpi_status_code < 2000
+            and (self.response or {}).get("result") == "ACCEPTED"
+        )
+
+
+class HistoryEntry(DomainModel):
+    at: datetime
+    event: str
+    detail: dict[str, Any] | None = None
+
+
+class SentCommand(DomainModel):
+    """A command our eMSP side sent, from its recording until one outcome, and the results after it."""
+
+    model_config = BUILT_ON_FIRST_USE
+
+    command_id: str  # also the unguessable segment of its response_url (128 bits)
+    command_type: CommandType
+    cpo: PartyRef  # the CPO party addressed (OCPI-to-*)
+    partner: PartyRef  # the credentials party we POST to (the CPO's platform, or a hub)
+    emsp: PartyRef  # our eMSP party (OCPI-from-*)
+    ocpi_version: str
+    request: dict[str, Any]  # the command object as sent, response_url included
+    response_url: str
+    commands_url: str
+    created_at: datetime
+    request_id: str
+    correlation_id: str
+    idempotency_key: str | None = None
+    status: SentStatus = SentStatus.PENDING
+    answer: CpoAnswer | None = None
+    answered_at: datetime | None = None
+    # The CPO's timeout (clamped; ours for 2.1.1) and when our wait for the CommandResult ends.
+    timeout: int | None = None
+    result_deadline: datetime | None = None
+    result: dict[str, Any] | None = None  # the CommandResult (2.1.1: its CommandResponse), as received
+    result_at: datetime | None = None
+    reason: str | None = None  # why SEND_FAILED / TIMED_OUT / NOT_ACCEPTED, in words
+    late_results: tuple[dict[str, Any], ...] = ()
+    history: tuple[HistoryEntry, ...] = ()
+    execution_arn: str | None = None
+    task_token: str | None = None
+    expires_at: int | None = Field(default=None, description="DynamoDB TTL (epoch seconds)")
+
+    @property
+    def outcome(self) -> str | None:
+        """One word for the final state: the CommandResult's result, the CPO's CommandResponse result
+        (or OCPI_ERROR), TIMEOUT (ours), SEND_FAILED; None while PENDING."""
+        if self.status == SentStatus.RESULT_RECEIVED:
+            return str((self.result or {}).get("result"))
+        if self.status == SentStatus.NOT_ACCEPTED:
+            answer = self.answer
+            if answer and answer.response and 1000 <= answer.ocpi_status_code < 2000:
+                return str(answer.response.get("result"))
+            return "OCPI_ERROR"
+        if self.status == SentStatus.TIMED_OUT:
+            return "TIMEOUT"
+        if self.status == SentStatus.SEND_FAILED:
+            return "SEND_FAILED"
+        return None

@@ -20,6 +20,7 @@ from ocpi_commands.domain.model import (
     ResultSource,
     SessionRecord,
 )
+from ocpi_commands.domain.url_policy import ParsedUrl
 from ocpi_commands.ocpi.vocabulary import CommandResultType
 
 
@@ -148,7 +149,11 @@ class HttpAnswer(NamedTuple):
 
 
 class HttpPoster(Protocol):
-    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpAnswer: ...
+    def post(self, url: ParsedUrl, address: str, body: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+        """POST ``body`` to ``url.target`` over a connection to ``address`` (the IP that was checked, never
+        resolved again), with ``Host: url.host_header`` and, for https, the TLS server name and the
+        certificate check of ``url.host``."""
+        ...
 
 
 class ResultWire(Protocol):
@@ -166,6 +171,6 @@ class ResultWire(Protocol):
 
 
 class AddressResolver(Protocol):
-    def __call__(self, url: str) -> list[str]:
-        """Every address the host of ``url`` resolves to (raises OSError when it does not resolve)."""
+    def __call__(self, host: str, port: int) -> list[str]:
+        """Every address ``host`` resolves to (raises OSError when it does not resolve)."""
         ...

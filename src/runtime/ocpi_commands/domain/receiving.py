@@ -26,6 +26,7 @@ from ocpi_commands.domain.commands import (
 )
 from ocpi_commands.domain.model import CommandRecord, PartyRef
 from ocpi_commands.domain.ports import CommandStore, NetworkStore
+from ocpi_commands.domain.url_policy import POLICIES
 from ocpi_commands.ocpi.envelope import StatusCode
 from ocpi_commands.ocpi.types import utc_now
 from ocpi_commands.ocpi.vocabulary import CommandResponseType
@@ -94,8 +95,7 @@ class CommandService:
             party=caller.party,
             now=self.clock(),
             supported_commands=self.settings.supported_commands,
-            allow_insecure_urls=self.settings.insecure_response_urls_allowed,
-            allow_private_urls=self.settings.private_response_urls_allowed,
+            url_policy=POLICIES[self.settings.response_url_policy],
             exact_ids=exact_ids,
         )
         decision = decisions.precheck(request.command_type, request.response_url, ctx) or self._decide(request, ctx)

@@ -12,5 +12,10 @@ def commands_path(version: str) -> str:
     return f"/ocpi/cpo/{version}/commands"
 
 
+def emsp_commands_path(version: str) -> str:
+    """The eMSP's CommandResult receiver: ``{emsp_commands_path}/{command}/{uid}`` (our response_urls)."""
+    return f"/ocpi/emsp/{version}/commands"
+
+
 def credentials_path(version: str) -> str:
     return f"/ocpi/{version}/credentials"

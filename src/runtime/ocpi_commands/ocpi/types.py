@@ -28,6 +28,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from ocpi_commands.domain.url_policy import ResponseUrlRefused, parse_response_url
+
 _PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
 _NO_CONTROL_CHARS = r"^[^\x00-\x1F\x7F-\x9F]*$"
 
@@ -106,6 +108,23 @@ URL = Annotated[
     str,
     StringConstraints(min_length=1, max_length=255, pattern=_PRINTABLE_ASCII),
     AfterValidator(_check_url),
+    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 255}),
+]
+
+
+def _check_response_url(value: str) -> str:
+    try:
+        parse_response_url(value)  # the one parser of response URLs (domain.url_policy)
+    except ResponseUrlRefused as exc:
+        raise ValueError(str(exc).removeprefix("response_url ")) from None
+    return value
+
+
+# A URL the CPO will POST to: read by the same parser the delivery connects with.
+ResponseUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, pattern=_PRINTABLE_ASCII),
+    AfterValidator(_check_response_url),
     WithJsonSchema({"type": "string", "format": "uri", "maxLength": 255}),
 ]
 

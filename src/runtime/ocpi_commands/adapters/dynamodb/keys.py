@@ -49,6 +49,20 @@ def request_id_guard(owner: PartyRef, command_type: str, request_id: str) -> dic
     return {"pk": f"IDEM#{owner.key}#{command_type}#{request_id}", "sk": "IDEM"}
 
 
+def sent_command(command_id: str) -> dict[str, str]:
+    """A command the eMSP side sent; its outbox events share the partition (``EVENT#...``)."""
+    return {"pk": f"SENT#{command_id}", "sk": "SENT"}
+
+
+def sent_event(command_id: str, name: str) -> dict[str, str]:
+    return {"pk": f"SENT#{command_id}", "sk": f"EVENT#{name}"}
+
+
+def idempotency_key(key: str) -> dict[str, str]:
+    """The eMSP backend's Idempotency-Key (hashed: any length and characters)."""
+    return {"pk": f"IDEMK#{hashlib.sha256(key.encode()).hexdigest()}", "sk": "IDEMK"}
+
+
 def simulator(location_id: str, evse_uid: str | None) -> dict[str, str]:
     return {"pk": f"SIM#{ci_key(location_id)}", "sk": f"EVSE#{ci_key(evse_uid) if evse_uid else '*'}"}
 

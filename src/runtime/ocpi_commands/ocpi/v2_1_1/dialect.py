@@ -1,7 +1,7 @@
 """OCPI 2.1.1: CommandResponse{result} as both the answer and the result, raw credentials tokens, no
 routing headers, case-sensitive ids, DateTimes without fractions, version details without roles."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from ocpi_commands.domain.model import CommandRecord, PartyRef
@@ -22,8 +22,12 @@ def command_result(command: CommandRecord) -> dict[str, Any] | None:
     return None if result is None else {"result": result.value}
 
 
-def version_details(endpoints: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
-    return {"version": commands.VERSION, "endpoints": [{"identifier": n, "url": u} for n, (_, u) in endpoints.items()]}
+def version_details(endpoints: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    # No roles in 2.1.1: one endpoint per module (the first given, which the caller orders).
+    listed: dict[str, str] = {}
+    for name, _, url in endpoints:
+        listed.setdefault(name, url)
+    return {"version": commands.VERSION, "endpoints": [{"identifier": n, "url": u} for n, u in listed.items()]}
 
 
 def _to_domain(body: commands.CommandRequest, owner: PartyRef) -> Any:
@@ -38,6 +42,8 @@ DIALECT = Dialect(
     command_response=command_response,
     command_result=command_result,
     version_details=version_details,
+    response_values=frozenset(r.value for r in commands.CommandResponseType),
+    result_model=commands.CommandResponse,
     raw_token=True,
     routing_headers=False,
     exact_ids=True,

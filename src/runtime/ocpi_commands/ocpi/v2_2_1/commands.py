@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, StrictInt, model_validator
 
 from ocpi_commands.domain import commands as domain
-from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, URL, CiString36, DateTime, DisplayText, OcpiModel
+from ocpi_commands.ocpi.types import BUILT_ON_FIRST_USE, CiString36, DateTime, DisplayText, OcpiModel, ResponseUrl
 from ocpi_commands.ocpi.v2_2_1.tokens import Token
 from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandResultType, CommandType
 
@@ -13,7 +13,7 @@ from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandResultType
 class CommandRequest(OcpiModel):
     """A command body of this version; ``to_domain`` maps it to the version-free command."""
 
-    response_url: URL
+    response_url: ResponseUrl
 
     def to_domain(self) -> domain.Command:
         raise NotImplementedError
@@ -22,7 +22,7 @@ class CommandRequest(OcpiModel):
 class CancelReservation(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
-    response_url: URL
+    response_url: ResponseUrl
     reservation_id: CiString36
 
     def to_domain(self) -> domain.CancelReservation:
@@ -32,7 +32,7 @@ class CancelReservation(CommandRequest):
 class ReserveNow(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
-    response_url: URL
+    response_url: ResponseUrl
     token: Token
     expiry_date: DateTime
     reservation_id: CiString36
@@ -53,7 +53,7 @@ class ReserveNow(CommandRequest):
 
 
 class StartSession(CommandRequest):
-    response_url: URL
+    response_url: ResponseUrl
     token: Token
     location_id: CiString36
     evse_uid: CiString36 | None = None
@@ -80,7 +80,7 @@ class StartSession(CommandRequest):
 class StopSession(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
-    response_url: URL
+    response_url: ResponseUrl
     session_id: CiString36
 
     def to_domain(self) -> domain.StopSession:
@@ -90,7 +90,7 @@ class StopSession(CommandRequest):
 class UnlockConnector(CommandRequest):
     model_config = BUILT_ON_FIRST_USE
 
-    response_url: URL
+    response_url: ResponseUrl
     location_id: CiString36
     evse_uid: CiString36
     connector_id: CiString36

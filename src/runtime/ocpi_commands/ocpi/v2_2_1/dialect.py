@@ -1,7 +1,7 @@
 """OCPI 2.2.1, the baseline: CommandResponse{result, timeout, message}, CommandResult{result, message},
 Base64 credentials tokens, routing headers, CiString ids, version details with roles."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from ocpi_commands.domain.model import CommandRecord, PartyRef
@@ -9,7 +9,7 @@ from ocpi_commands.domain.receiving import Answer
 from ocpi_commands.ocpi.dialects import Dialect
 from ocpi_commands.ocpi.types import display_text
 from ocpi_commands.ocpi.v2_2_1 import commands
-from ocpi_commands.ocpi.vocabulary import CommandType
+from ocpi_commands.ocpi.vocabulary import CommandResponseType, CommandType
 
 
 def command_response(answer: Answer) -> dict[str, Any]:
@@ -23,10 +23,10 @@ def command_result(command: CommandRecord) -> dict[str, Any] | None:
 
 
 def version_details_for(version: str) -> Any:
-    def details(endpoints: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    def details(endpoints: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
         return {
             "version": version,
-            "endpoints": [{"identifier": name, "role": role, "url": url} for name, (role, url) in endpoints.items()],
+            "endpoints": [{"identifier": name, "role": role, "url": url} for name, role, url in endpoints],
         }
 
     return details
@@ -44,4 +44,6 @@ DIALECT = Dialect(
     command_response=command_response,
     command_result=command_result,
     version_details=version_details_for("2.2.1"),
+    response_values=frozenset(r.value for r in CommandResponseType),
+    result_model=commands.CommandResult,
 )

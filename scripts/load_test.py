@@ -431,6 +431,7 @@ def check_records(repo: Any, sent: list[Sent]) -> dict[str, Any]:
     by_url = {s.url: s for s in sent if s.result == "ACCEPTED"}
     records = {item["response_url"]: item for item in repo._scan_type("COMMAND") if item.get("response_url") in by_url}
     not_final = mismatched = late_results = 0
+    stages: dict[str, list[float]] = defaultdict(list)
     for url, item in by_url.items():
         record = records.get(url)
         if record is None or record.get("status") != "RESOLVED" or record.get("delivery_status") != "DELIVERED":
@@ -438,12 +439,38 @@ def check_records(repo: Any, sent: list[Sent]) -> dict[str, Any]:
         elif item.posts and item.posts[0][1] != record.get("result"):
             mismatched += 1
         late_results += int(record.get("late_results") or 0) if record else 0
+        if record is not None and item.kind == "answering":
+            for stage, seconds in _stages(record).items():
+                stages[stage].append(seconds)
     return {
         "found": len(records),
         "not_final": not_final,
         "posted_result_differs_from_record": mismatched,
         "late_charge_point_answers_ignored": late_results,
+        # Where the time goes, from the record's own timestamps (the charger that answers in 1 s).
+        "answering_stages_s": {stage: quantiles(values) for stage, values in stages.items()},
     }
+
+
+STAGES = (
+    # accepted -> the stream, the starter, StartExecution, the state machine, the dispatch function
+    ("accepted_to_dispatched", "accepted_at", "dispatched_at"),
+    # dispatched -> EventBridge, the charge point (1 s), EventBridge, charge_point_events
+    ("dispatched_to_resolved", "dispatched_at", "resolved_at"),
+    # resolved -> SendTaskSuccess, the state machine, the delivery function's POST
+    ("resolved_to_delivered", "resolved_at", "delivered_at"),
+)
+
+
+def _stages(record: dict[str, Any]) -> dict[str, float]:
+    from datetime import datetime
+
+    found = {}
+    for stage, start, end in STAGES:
+        if record.get(start) and record.get(end):
+            began, ended = (datetime.fromisoformat(str(record[k]).replace("Z", "+00:00")) for k in (start, end))
+            found[stage] = (ended - began).total_seconds()
+    return found
 
 
 def verdict(report: dict[str, Any], args: argparse.Namespace) -> list[str]:

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,9 +197,16 @@ class Narrator:
 
 class Overload:
     """Says so when the local runtime falls behind: records waiting on the stream, asynchronous
-    invocations waiting for a worker, or commands past their timeout without a result."""
+    invocations waiting for a worker, commands reaching the charge point late, or commands past
+    their timeout without a result.
+
+    The first two are queues; under load the lag is also spread thinly over every step (no queue
+    holds anything for long, yet a command reaches the charge point seconds after it was accepted,
+    and a charger that answers in time is TIMEOUT): the time from acceptance to dispatch, which the
+    command's record carries, shows that."""
 
     LAG = 2.0  # seconds behind that count as falling behind
+    DISPATCH_LAG = 1.0  # seconds from accepted to dispatched that count as falling behind (idle: ~0.1 s)
     EVERY = 5.0  # seconds between two warnings
 
     def __init__(self, narrator: "Narrator", local: LocalAws, capacity: str):
@@ -206,6 +214,8 @@ class Overload:
         self.local = local
         self.capacity = capacity
         self._deadlines: dict[str, float] = {}  # pending command id -> deadline (epoch)
+        self._undispatched: set[str] = set()  # pending command ids not yet dispatched
+        self._dispatch_lags: deque[tuple[float, float]] = deque(maxlen=2000)  # (seen at, monotonic; lag)
         self._lock = threading.Lock()
         self._warned_at = 0.0
         self._behind = False
@@ -229,19 +239,36 @@ class Overload:
                 self._deadlines.setdefault(command_id, float(image["deadline_epoch"]["N"]))
             else:
                 self._deadlines.pop(command_id, None)
+            if status != "PENDING":
+                self._undispatched.discard(command_id)
+            elif "dispatched_at" not in image:
+                self._undispatched.add(command_id)
+            elif command_id in self._undispatched:
+                self._undispatched.discard(command_id)
+                lag = _seconds_between(image.get("accepted_at", {}).get("S"), image["dispatched_at"].get("S"))
+                if lag is not None:
+                    self._dispatch_lags.append((time.monotonic(), lag))
 
     def check(self) -> str | None:
         """The warning to print now, if the runtime is behind."""
         now = time.time()
         stream, stream_age = self.local.stream.lag()
         queued, queued_age = self.local.runtime.queued()
+        recent_since = time.monotonic() - self.EVERY
         with self._lock:
             late = [now - deadline for deadline in self._deadlines.values() if now - deadline > self.LAG]
+            recent = [lag for seen, lag in self._dispatch_lags if seen >= recent_since]
         parts = []
         if stream_age > self.LAG:
             parts.append(f"{stream} stream records waiting (oldest {stream_age:.1f} s)")
         if queued_age > self.LAG:
             parts.append(f"{queued} invocations waiting for a function worker (oldest {queued_age:.1f} s)")
+        slow = [lag for lag in recent if lag > self.DISPATCH_LAG]
+        if slow:
+            parts.append(
+                f"{len(slow)} of the last {len(recent)} commands reached the charge point more than"
+                f" {self.DISPATCH_LAG:.0f} s after they were accepted (up to {max(slow):.1f} s)"
+            )
         if late:
             parts.append(f"{len(late)} commands past their timeout without a result (by up to {max(late):.1f} s)")
         if not parts:
@@ -261,6 +288,18 @@ class Overload:
             elif not warning and self._behind:
                 self._behind = False
                 self.narrator.say("the local runtime has caught up")
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    if not start or not end:
+        return None
+    try:
+        began, ended = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in (start, end))
+    except ValueError:
+        return None
+    return (ended - began).total_seconds()
 
 
 LOCAL_CAPACITY = "This machine's local runtime was measured at about 20 START_SESSION/s (README, make run under load);"

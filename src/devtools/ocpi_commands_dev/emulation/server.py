@@ -302,7 +302,9 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
     return (ended - began).total_seconds()
 
 
-LOCAL_CAPACITY = "This machine's local runtime was measured at about 20 START_SESSION/s (README, make run under load);"
+LOCAL_CAPACITY = (
+    "The local runtime keeps OCPI's timing up to about 10 START_SESSION/s on 2 cores (README, the local capacity);"
+)
 
 
 @dataclass

@@ -172,6 +172,7 @@ def test_commands_pending_and_show(ddb, api, capsys):
     assert cli("commands", "show", row["command_id"]) == 0
     text = capsys.readouterr().out
     assert "START_SESSION" in text and "corr-show" in text and "https://x.example.com/cb/1" in text
+    assert "OCPI version   2.2.1" in text
     assert ocpi_token()["uid"] not in text  # the Token is masked
     assert cli("commands", "show", "nope") == 2
 

@@ -25,6 +25,8 @@ class Partner:
         self.versions = ["2.2.1"]
         self.fail_versions: int | None = None
         self.endpoints = ["credentials", "commands"]
+        self.reply: dict | None = None  # the Credentials it answers our POST/PUT with (None: it refuses)
+        self.posted: dict | None = None
         partner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,11 +49,17 @@ class Partner:
                 body = {"data": data, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
                 self._send(200, json.dumps(body).encode())
 
-            def do_POST(self) -> None:  # noqa: N802 - a credentials endpoint that refuses our registration
+            def do_POST(self) -> None:  # noqa: N802 - its credentials endpoint (our initiator's registration)
                 length = int(self.headers.get("Content-Length") or 0)
-                partner.calls.append((self.path, self.headers.get("Authorization")))
+                partner.calls.append((f"{self.command} {self.path}", self.headers.get("Authorization")))
                 partner.posted = json.loads(self.rfile.read(length) or b"null")
-                self._send(200, b'{"status_code":2001,"status_message":"no","timestamp":"2026-01-01T00:00:00Z"}')
+                if partner.reply is None:
+                    self._send(200, b'{"status_code":2001,"status_message":"no","timestamp":"2026-01-01T00:00:00Z"}')
+                    return
+                body = {"data": partner.reply, "status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
+                self._send(200, json.dumps(body).encode())
+
+            do_PUT = do_POST  # noqa: N815 - our initiator's update
 
             def _send(self, status: int, payload: bytes) -> None:
                 self.send_response(status)
@@ -343,3 +351,135 @@ def test_a_connection_the_partner_refuses_leaves_nothing_behind(ddb, partner):
     assert partner.posted["url"] == "http://127.0.0.1:9/ocpi/versions" and len(partner.posted["token"]) >= 40
     assert {p.ref.key for p in ddb.list_parties()} == before
     assert [i for i in ddb._scan_type("CREDENTIALS") if i["party"]["country_code"] == "--"] == []
+
+
+def cli(*args: str) -> int:
+    from ocpi_commands_dev.cli.main import main
+
+    # Our API's address as the CLI tells partners (nothing is called there in these tests).
+    return main(["--table", "test-commands", "--api-url", "http://127.0.0.1:9", *args])
+
+
+def test_party_invite_prints_a_token_a_the_partner_registers_with(api, credentials, partner, ddb, capsys):
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.ocpi.types import utc_now
+
+    assert cli("party", "invite", "--country-code", "it", "--party-id", "inv", "--name", "Invited eMSP") == 0
+    printed = capsys.readouterr().out
+    token_a = next(line.split()[-1] for line in printed.splitlines() if "CREDENTIALS_TOKEN_A" in line)
+    assert len(token_a) >= 22 and "valid until" in printed and "http://127.0.0.1:9/ocpi/versions" in printed
+    party = ddb.get_party(ref("IT", "INV"))
+    assert party.credentials_status.value == "TOKEN_A" and party.token_sha256 == token_sha256(token_a)
+    assert token_a not in json.dumps(ddb._scan_type("PARTY") + ddb._scan_type("CREDENTIALS"))
+    # TOKEN_A expires after the default 7 days.
+    assert abs((party.token_a_expires_at - utc_now()) - timedelta(days=7)) < timedelta(minutes=1)
+
+    # The partner registers with it, and commands with the token it got back are answered.
+    answer = credentials.call(
+        "POST", "/ocpi/2.2.1/credentials", body(partner, roles=(("EMSP", "IT", "INV"),)), token=token_a
+    )
+    assert answer.status_code == 1000, answer
+    assert ddb.get_party(ref("IT", "INV")).credentials_status.value == "REGISTERED"
+    assert api.call("GET", "/ocpi/versions", token=token_a).status == 401
+    command = start() | {"token": ocpi_token("IT", "INV")}
+    assert api.command("START_SESSION", command, token=answer.data["token"]).result == "ACCEPTED"
+
+
+def test_our_initiator_takes_the_highest_common_version_and_update_renews_both_tokens(
+    api, partner, ddb, capsys, monkeypatch
+):
+    from ocpi_commands import composition
+    from ocpi_commands_dev.cli.target import Target
+
+    # A --table target is a deployed stack (strict outbound policy); the partner here is on loopback.
+    deployed = Target.settings
+    monkeypatch.setattr(Target, "settings", lambda t: deployed(t).model_copy(update={"response_url_policy": "local"}))
+
+    partner.versions = ["2.1.1", "2.2.1"]
+    partner.reply = {
+        "token": "their-token-c",
+        "url": f"{partner.base}/versions",
+        "roles": [{"role": "EMSP", "country_code": "IT", "party_id": "INI", "business_details": {"name": "INI"}}],
+    }
+    assert cli("party", "connect", "--versions-url", f"{partner.base}/versions", "--token-a", "their-token-a") == 0
+    assert "Connected to IT*INI (EMSP) on OCPI 2.2.1" in capsys.readouterr().out
+    with_a = "Token " + base64.b64encode(b"their-token-a").decode()
+    assert partner.calls == [("/versions", with_a), ("/2.2.1", with_a), ("POST /2.2.1/credentials", with_a)]
+    party = ddb.get_party(ref("IT", "INI"))
+    assert (party.ocpi_version, party.outbound_token, party.credentials_status.value) == (
+        "2.2.1",
+        "their-token-c",
+        "REGISTERED",
+    )
+    assert partner.posted["url"] == "http://127.0.0.1:9/ocpi/versions"
+    first = partner.posted["token"]
+    command = start() | {"token": ocpi_token("IT", "INI")}
+    assert api.command("START_SESSION", command, token=first).result == "ACCEPTED"
+
+    # party update: a PUT with the token it issued us; its new token is kept, ours renewed.
+    partner.calls.clear()
+    partner.reply = partner.reply | {"token": "their-token-c2"}
+    assert cli("party", "update", "IT", "INI") == 0
+    with_c = "Token " + base64.b64encode(b"their-token-c").decode()
+    assert partner.calls[-1] == ("PUT /2.2.1/credentials", with_c)
+    second = partner.posted["token"]
+    assert second != first
+    assert ddb.get_party(ref("IT", "INI")).outbound_token == "their-token-c2"
+    composition.reset()  # past the credentials cache
+    assert api.command("START_SESSION", command, token=first).status == 401
+    assert api.command("START_SESSION", command, token=second).result == "ACCEPTED"
+
+
+def test_a_2_2_1_hub_registers_and_acts_only_for_the_clients_its_roles_name(api, credentials, partner, ddb):
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRole
+
+    ddb.put_party(
+        Party(
+            ref=ref("NL", "HB2"),
+            role=PartyRole.HUB,
+            token_sha256=token_sha256("hub2-token-a"),
+            credentials_status=CredentialsStatus.TOKEN_A,
+        )
+    )
+    hub = body(partner, token="hub2-token-b", roles=(("HUB", "NL", "HB2"), ("EMSP", "BE", "CCC")))
+    answer = credentials.call("POST", "/ocpi/2.2.1/credentials", hub, token="hub2-token-a")
+    assert answer.status_code == 1000, answer
+    party = ddb.get_party(ref("NL", "HB2"))
+    assert party.role == PartyRole.HUB and party.hub_clients == ("BE*CCC",)
+
+    def for_client(party_id):
+        headers = {"OCPI-from-country-code": "BE", "OCPI-from-party-id": party_id}
+        command = start() | {"token": ocpi_token("BE", party_id)}
+        return api.call(
+            "POST", "/ocpi/cpo/2.2.1/commands/START_SESSION", command, token=answer.data["token"], headers=headers
+        )
+
+    assert for_client("CCC").result == "ACCEPTED"
+    refused = for_client("DDD")
+    assert (refused.status, refused.status_code) == (401, 2000) and "BE*DDD" in refused.body["status_message"]
+    assert refused.headers["www-authenticate"] == "Token"
+
+
+def test_a_2_3_0_partner_with_open_enum_values_we_do_not_know_registers(api, credentials, partner, ddb):
+    """2.3.0's VersionNumber, ModuleID and Role are OpenEnums: values we do not know are kept, not refused."""
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party
+
+    ddb.put_party(
+        Party(
+            ref=ref("NL", "OE3"),
+            token_sha256=token_sha256("oe3-token-a"),
+            credentials_status=CredentialsStatus.TOKEN_A,
+            ocpi_version="2.3.0",
+        )
+    )
+    partner.versions = ["2.3.0", "2.4"]
+    partner.endpoints = ["credentials", "commands", "nloe3-tokens"]
+    sent = body(partner, token="oe3-token-b", roles=(("EMSP", "NL", "OE3"), ("NLOE3-PAYMENTS", "NL", "OE3")))
+    answer = credentials.call("POST", "/ocpi/2.3.0/credentials", sent, token="oe3-token-a")
+    assert answer.status_code == 1000, answer
+    party = ddb.get_party(ref("NL", "OE3"))
+    assert party.ocpi_version == "2.3.0" and party.role.value == "EMSP"
+    assert {e.identifier for e in party.endpoints} == {"credentials", "commands", "nloe3-tokens"}
+    assert [r.role for r in party.roles] == ["EMSP", "NLOE3-PAYMENTS"]

@@ -207,12 +207,15 @@ def test_2_1_1_ids_are_case_sensitive(api):
 
 def test_2_1_1_token_is_owned_by_the_credentials_party(api, ddb):
     """A 2.1.1 Token has no country_code/party_id; whatever else it carries is not read."""
-    body = start("2.1.1", token=token_211(country_code="FR", party_id="OTH"), connector_id="1")
+    body = start(
+        "2.1.1", token=token_211(country_code="FR", party_id="OTH"), connector_id="1", authorization_reference="R1"
+    )
     assert send(api, "2.1.1", "START_SESSION", body).result == "ACCEPTED"
     [record] = commands_of(ddb).values()
     token = record["request"]["token"]
     assert (token["country_code"], token["party_id"], token["contract_id"]) == ("NL", "OLD", "NL-OLD-C1")
     assert "connector_id" not in record["request"]  # StartSession has no connector_id in 2.1.1
+    assert record["request"].get("authorization_reference") is None  # nor an authorization_reference
 
 
 def test_2_1_1_strings_are_ascii(api):

@@ -1,9 +1,10 @@
 """Reservations (CPO-unique ids, replacement, CPO-side cancellation, expiry) and sessions started by command."""
 
+import base64
 import time
 from datetime import UTC, datetime, timedelta
 
-from helpers import OTHER_TOKEN
+from helpers import HUB_TOKEN, OTHER_TOKEN, ocpi_token
 from ocpi_commands.domain.model import PartyRef, Reservation
 
 TNM = PartyRef(country_code="DE", party_id="TNM")
@@ -164,3 +165,42 @@ def test_stop_session_of_a_session_started_by_command(stack):
         ).result
         == "REJECTED"
     )
+
+
+def test_a_hub_routed_reservation_keeps_client_and_hub_and_every_result_goes_to_the_hub(stack):
+    hbe, hub = PartyRef(country_code="BE", party_id="HBE"), PartyRef(country_code="NL", party_id="HUB")
+    url = stack.url("rsv/hub")
+    expiry = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {
+        "response_url": url,
+        "token": ocpi_token("BE", "HBE"),
+        "expiry_date": expiry,
+        "reservation_id": "RSV-HUB",
+        "location_id": "LOC1",
+        "evse_uid": "3257",
+    }
+    from_client = {"OCPI-from-country-code": "BE", "OCPI-from-party-id": "HBE"}
+    assert stack.api.command("RESERVE_NOW", body, token=HUB_TOKEN, headers=from_client).result == "ACCEPTED"
+    assert stack.wait_delivered(url).result.value == "ACCEPTED"
+    reservation = stack.repository.get_reservation(hbe, "RSV-HUB")
+    assert (reservation.owner, reservation.partner) == (hbe, hub)
+
+    # The CPO cancels it: CANCELED_RESERVATION goes to the hub as well, with the hub's token, for the client.
+    stack.publish("Reservation Canceled", {"cp_reservation_id": reservation.cp_reservation_id})
+    first, second = stack.wait_posts(url, 2)
+    assert second.json["result"] == "CANCELED_RESERVATION"
+    for post in (first, second):
+        assert post.header("Authorization") == "Token " + base64.b64encode(b"token-issued-by-hub").decode()
+        assert (post.header("OCPI-to-country-code"), post.header("OCPI-to-party-id")) == ("BE", "HBE")
+
+
+def test_two_commands_naming_the_same_response_url_each_get_their_own_result(stack):
+    url = stack.url("shared")
+    for correlation_id in ("corr-shared-a", "corr-shared-b"):
+        answer = stack.start_session(url, headers={"X-Correlation-ID": correlation_id})
+        assert answer.result == "ACCEPTED", answer
+    posts = stack.wait_posts(url, 2)
+    assert sorted(p.header("X-Correlation-ID") for p in posts) == ["corr-shared-a", "corr-shared-b"]
+    assert all(p.json["result"] for p in posts)  # whatever the charge point said, each has its own
+    time.sleep(0.5)
+    assert len(stack.posts(url)) == 2  # one each, no more

@@ -13,6 +13,7 @@ from lifecycle_support import TIMEOUT
 
 from helpers import NEO_TOKEN, OLD_TOKEN, ocpi_token, token_211
 from ocpi_commands.domain.model import PartyRef
+from ocpi_commands.ocpi.vocabulary import CommandType
 
 
 def send(stack, version, command, body):
@@ -94,3 +95,64 @@ def test_a_2_3_0_partner_gets_a_command_result(stack):
     assert (post.header("OCPI-to-country-code"), post.header("OCPI-to-party-id")) == ("BR", "NEO")
     detail = next(d for d in stack.dispatched_events() if d["command_id"] == stack.wait_delivered(url).command_id)
     assert detail["token"]["type"] == "EMAID"  # an OpenEnum value, passed on to the CSMS
+
+
+def test_every_other_2_1_1_command_gets_its_command_response_as_the_result(stack):
+    start_url, stop_url, unlock_url = stack.url("v211/s"), stack.url("v211/stop"), stack.url("v211/unlock")
+    body = {"response_url": start_url, "token": token_211(), "location_id": "LOC1", "evse_uid": "3256"}
+    assert send(stack, "2.1.1", "START_SESSION", body).result == "ACCEPTED"
+    started = stack.wait_delivered(start_url)
+    assert started.result.value == "ACCEPTED", started.result
+    session_id = f"SIM-{started.command_id[:24]}"
+    stack.wait_until(lambda: stack.repository.get_session(session_id))
+    stop = send(stack, "2.1.1", "STOP_SESSION", {"response_url": stop_url, "session_id": session_id})
+    assert stop.data == {"result": "ACCEPTED"}
+    unlock = {"response_url": unlock_url, "location_id": "LOC1", "evse_uid": "3256", "connector_id": "1"}
+    assert send(stack, "2.1.1", "UNLOCK_CONNECTOR", unlock).data == {"result": "ACCEPTED"}
+    for url in (stop_url, unlock_url):
+        [post] = stack.wait_posts(url)
+        assert set(post.json) == {"result"} and post.header("Authorization") == "Token token-issued-by-old-emsp"
+        assert stack.wait_delivered(url).ocpi_version == "2.1.1"
+
+
+def test_every_other_2_3_0_command_gets_a_command_result(stack):
+    neo = stack.repository.get_party(PartyRef(country_code="BR", party_id="NEO"))
+    stack.repository.put_party(neo.model_copy(update={"permissions": frozenset(CommandType)}))
+    stack.configure()  # the credentials cache forgets NEO's permissions
+    expiry = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    token = ocpi_token("BR", "NEO")
+    urls = {name: stack.url(f"v230/{name}") for name in ("start", "stop", "reserve", "cancel", "unlock")}
+    start = {"response_url": urls["start"], "token": token, "location_id": "LOC1", "evse_uid": "3256"}
+    assert send(stack, "2.3.0", "START_SESSION", start).result == "ACCEPTED"
+    started = stack.wait_delivered(urls["start"])
+    assert started.result.value == "ACCEPTED", started.result
+    session_id = f"SIM-{started.command_id[:24]}"
+    stack.wait_until(lambda: stack.repository.get_session(session_id))
+    reserve = {
+        "response_url": urls["reserve"],
+        "token": token,
+        "expiry_date": expiry,
+        "reservation_id": "NEO-R1",
+        "location_id": "LOC1",
+        "evse_uid": "3256",
+    }
+    # The reservation exists once the charge point accepted it; then it can be cancelled.
+    assert send(stack, "2.3.0", "RESERVE_NOW", reserve).data == {"result": "ACCEPTED", "timeout": TIMEOUT}
+    assert stack.wait_delivered(urls["reserve"]).result.value == "ACCEPTED"
+    commands = [
+        ("STOP_SESSION", {"response_url": urls["stop"], "session_id": session_id}),
+        (
+            "UNLOCK_CONNECTOR",
+            {"response_url": urls["unlock"], "location_id": "LOC1", "evse_uid": "3256", "connector_id": "1"},
+        ),
+        ("CANCEL_RESERVATION", {"response_url": urls["cancel"], "reservation_id": "NEO-R1"}),
+    ]
+    for command, body in commands:
+        answer = send(stack, "2.3.0", command, body)
+        assert answer.data == {"result": "ACCEPTED", "timeout": TIMEOUT}, (command, answer)
+    for name in ("stop", "unlock", "reserve", "cancel"):
+        [post] = stack.wait_posts(urls[name], timeout=TIMEOUT + 10)
+        assert "result" in post.json
+        assert post.header("Authorization") == "Token " + base64.b64encode(b"token-issued-by-neo-emsp").decode()
+        assert (post.header("OCPI-to-country-code"), post.header("OCPI-to-party-id")) == ("BR", "NEO")
+        assert stack.wait_delivered(urls[name]).ocpi_version == "2.3.0"

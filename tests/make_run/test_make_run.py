@@ -466,3 +466,52 @@ def test_the_cli_sends_a_command_as_the_emsp_backend_and_shows_it(server, tmp_pa
         check=False,
     )
     assert refused.returncode == 2 and "unknown_cpo" in refused.stderr, refused.stderr
+
+
+def test_the_tours_partner_registers_with_its_token_a_and_commands_with_token_c(server, tmp_path):
+    """README step 7: the static partner of seed/partner/ (served on a port of its own here)."""
+    port = free_port()
+    for name in ("versions", "2.2.1"):
+        text = (ROOT / "seed" / "partner" / name).read_text().replace("127.0.0.1:8001", f"127.0.0.1:{port}")
+        (tmp_path / name).write_text(text)
+    partner = subprocess.Popen(  # noqa: S603 - the tour's own command, on loopback
+        ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cli = [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "--local", "--aws-port", str(server.ports[1])]
+        cli += ["--api-url", server.base]
+        invited = subprocess.run(
+            [*cli, "party", "invite", "--country-code", "DE", "--party-id", "XYZ"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert invited.returncode == 0, invited.stderr
+        token_a = next(line.split()[1] for line in invited.stdout.splitlines() if "CREDENTIALS_TOKEN_A" in line)
+        credentials = {
+            "token": "xyz-token-b",
+            "url": f"http://127.0.0.1:{port}/versions",
+            "roles": [{"role": "EMSP", "country_code": "DE", "party_id": "XYZ", "business_details": {"name": "XYZ"}}],
+        }
+        status, _, body = server.request("POST", "/ocpi/2.2.1/credentials", credentials, token=token_a, timeout=30)
+        assert (status, body["status_code"]) == (200, 1000), body
+        assert body["data"]["url"] == f"{server.base}/ocpi/versions"
+        token_c = body["data"]["token"]
+        shown = subprocess.run(
+            [*cli, "party", "show", "DE", "XYZ"], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert shown.returncode == 0 and "REGISTERED" in shown.stdout and "2.2.1" in shown.stdout, shown
+        stop = {"response_url": "http://127.0.0.1:9/cb/x/1", "session_id": "NONE"}
+        status, _, body = server.request("POST", "/ocpi/cpo/2.2.1/commands/STOP_SESSION", stop, token=token_c)
+        assert (status, body["data"]["result"]) == (200, "UNKNOWN_SESSION"), body
+        status, _, _ = server.request("GET", "/ocpi/versions", token=token_a)
+        assert status == 401
+    finally:
+        partner.terminate()
+        partner.wait(timeout=10)

@@ -4,6 +4,7 @@ Classification of the eMSP's answers, the backoff, the retry window, the refusal
 and the conditional attempt bookkeeping that keeps one owner per delivery.
 """
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -359,6 +360,41 @@ def test_the_result_comes_from_the_cpo_party_the_command_was_addressed_to():
     deliverer(store, poster, clock).deliver(store.command, "owner-1")
     headers = poster.posts[0][2]
     assert (headers["OCPI-from-country-code"], headers["OCPI-from-party-id"]) == ("NL", "CP2")
+
+
+def test_a_hub_routed_result_goes_with_the_hubs_token_and_allow_list_naming_the_client():
+    hub_ref = PartyRef(country_code="NL", party_id="HUB")
+    parties = {
+        TNM.key: Party(ref=TNM, token_sha256="1" * 64, outbound_token="tnm-own-token"),
+        hub_ref.key: Party(
+            ref=hub_ref,
+            token_sha256="2" * 64,
+            outbound_token="hub-token",
+            hub_clients=("DE*TNM",),
+            allowed_response_url_hosts=("cb.emsp.example.com",),
+        ),
+    }
+    settings = Settings(table_name="t", delivery_retry_window_seconds=0)
+
+    def deliver(command):
+        clock, poster = Clock(), Poster(OK)
+        store = Store(command)
+        lookup = lambda ref: parties.get(ref.key)  # noqa: E731
+        status = Deliverer(
+            store, settings, lookup, poster, Resolver(("93.184.216.34",)), Wire(), clock, clock.sleep
+        ).deliver(store.command, "owner-1")
+        return status, poster.posts, store.command
+
+    status, posts, _ = deliver(resolved().model_copy(update={"partner": hub_ref}))
+    assert status == DeliveryStatus.DELIVERED
+    headers = posts[0][2]
+    assert headers["Authorization"] == "Token " + base64.b64encode(b"hub-token").decode()
+    assert (headers["OCPI-to-country-code"], headers["OCPI-to-party-id"]) == ("DE", "TNM")
+    # The hub's allow-list applies, not the client's (which has none).
+    status, posts, command = deliver(
+        resolved("https://elsewhere.example.com/r/1").model_copy(update={"partner": hub_ref})
+    )
+    assert status == DeliveryStatus.FAILED and posts == [] and "elsewhere.example.com" in command.delivery_error
 
 
 def test_a_2_1_1_result_is_its_command_response_with_the_raw_token_and_no_routing_headers():

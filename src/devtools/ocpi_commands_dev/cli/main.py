@@ -39,8 +39,10 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--event-bus", help="the EventBridge bus, if not read from the stack")
     where.add_argument(
         "--api-url",
-        default=os.environ.get("OCPI_LOCAL_API_URL", "http://127.0.0.1:3000"),
-        help="with --local: where make run serves the OCPI API (default http://127.0.0.1:3000)",
+        help=(
+            "where the OCPI API is served: with --local, make run's (default $OCPI_LOCAL_API_URL or "
+            "http://127.0.0.1:3000); with --table, the API the table belongs to"
+        ),
     )
     root.add_argument("--json", action="store_true", help="machine-readable output")
     sub = root.add_subparsers(dest="group", required=True)

@@ -104,6 +104,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         from ocpi_commands_dev.emulation import template as tpl
 
         defaults = {k: str(v.get("Default", "")) for k, v in tpl.load_template().get("Parameters", {}).items()}
+        api_url = (args.api_url or os.environ.get("OCPI_LOCAL_API_URL") or "http://127.0.0.1:3000").rstrip("/")
         return Target(
             args.table or LOCAL_TABLE,
             args.event_bus or LOCAL_BUS,
@@ -111,17 +112,26 @@ def resolve_target(args: argparse.Namespace) -> Target:
             "us-east-1",
             args.endpoint_url or f"http://127.0.0.1:{args.aws_port}",
             default_credentials_ttl(),  # `make run` keeps the template's default
-            versions_url=f"{args.api_url.rstrip('/')}/ocpi/versions",
+            versions_url=f"{api_url}/ocpi/versions",
             parameters=defaults,
             local=True,
-            emsp_api_url=f"{args.api_url.rstrip('/')}/emsp/v1/commands",
+            emsp_api_url=f"{api_url}/emsp/v1/commands",
         )
     stack, region = args.stack, args.region
     if args.config_env:
         params = _samconfig(args.config_env, Path(args.samconfig))
         stack, region = params["stack_name"], region or params.get("region")
     if args.table and not stack:
-        return Target(args.table, args.event_bus, None, region, args.endpoint_url)
+        api = args.api_url.rstrip("/") if args.api_url else None
+        return Target(
+            args.table,
+            args.event_bus,
+            None,
+            region,
+            args.endpoint_url,
+            versions_url=f"{api}/ocpi/versions" if api else None,
+            emsp_api_url=f"{api}/emsp/v1/commands" if api else None,
+        )
     if not stack:
         raise CliError("say which stack: --local, --stack NAME, --config-env ENV (samconfig.toml) or --table NAME")
     import boto3

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import threading
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -156,17 +157,21 @@ class LocalAws:
             self._moto_server.start()
             self.endpoint_url = f"http://127.0.0.1:{port}"
         self.patches.install()
-        if self.processes:
-            ipc.tune_threads()
-            ipc.lighten_botocore()
-            self._hub = ipc.Hub()
-            self.dynamodb = DynamoDBService(self._hub, self.stream.put).start()
-            self._undo_forward = forward_dynamodb(self.dynamodb)
-        self._create_stack()
-        self.stream.start()
-        reset_product_caches()
-        if self.processes:
-            self._start_worker()
+        try:
+            if self.processes:
+                ipc.tune_threads()
+                ipc.lighten_botocore()
+                self._hub = ipc.Hub()
+                self.dynamodb = DynamoDBService(self._hub, self.stream.put).start()
+                self._undo_forward = forward_dynamodb(self.dynamodb)
+            self._create_stack()
+            self.stream.start()
+            reset_product_caches()
+            if self.processes:
+                self._start_worker()
+        except BaseException:
+            self.stop()  # nothing half-started stays behind (moto patched, a server or a child process)
+            raise
         return self
 
     def _start_worker(self) -> None:
@@ -216,11 +221,22 @@ class LocalAws:
         self.patches.remove()
         if self._mock is not None:
             self._mock.stop()
+            self._mock = None
         if self._moto_server is not None:
+            self._reset_moto_server()
             self._moto_server.stop()
+            self._moto_server = None
         self._restore_environ()
         self._clients.clear()
         reset_product_caches()
+
+    def _reset_moto_server(self) -> None:
+        """moto's server keeps its backends in the process after it stops: the next stack starts empty."""
+        try:
+            request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+            urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback moto server
+        except OSError:  # noqa: S110 - best effort at shutdown
+            pass
 
     def _stop_executions(self) -> None:
         try:

@@ -100,7 +100,7 @@ class Party(DomainModel):
     permissions: frozenset[CommandType] = DEFAULT_PERMISSIONS
     # Optional allow-list of hosts for response_url (empty: any host that passes the URL policy).
     allowed_response_url_hosts: tuple[str, ...] = ()
-    # For a hub: the eMSPs it may act for (empty: any, as told by the OCPI-from-* headers).
+    # For a hub: the parties it may act for (empty: none), named by the OCPI-from-* headers.
     hub_clients: tuple[str, ...] = ()
     enabled: bool = True
     # The OCPI version this party speaks with us (registered, or agreed in the credentials handshake).

@@ -303,7 +303,7 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 
 LOCAL_CAPACITY = (
-    "The local runtime keeps OCPI's timing up to about 10 START_SESSION/s on 2 cores (README, the local capacity);"
+    "The local runtime keeps OCPI's timing up to about 15 START_SESSION/s on 2 cores (README, the local capacity);"
 )
 
 

@@ -56,7 +56,7 @@ unit: $(STAMP) ## The unit tests: no emulation, no network, seconds
 run: $(STAMP) ## Run the product locally: the OCPI API on 127.0.0.1:3000 with embedded AWS emulation
 	$(VENV)/bin/ocpi-commands run $(RUN_ARGS)
 
-load: $(STAMP) ## Local load test: 2000 commands racing their timeouts (LOAD_ARGS="--commands 5000")
+load: $(STAMP) ## Load test of make run: 20 START_SESSION/s for 60 s, OCPI timing checked (LOAD_ARGS="--rate 10")
 	$(PY) scripts/load_test.py $(LOAD_ARGS)
 
 bench: $(STAMP) ## Benchmarks and cost model: cold start, warm, AWS calls, transitions, $ per 1M (bench/README.md)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,13 @@ def run_child(args: list[str], env: dict[str, str], workdir: Path, timeout: floa
 XRAY_MARKER = Path("/tmp/.aws-xray/initialized")  # noqa: S108 - the SDK's own path
 
 
-def run(spec_path: Path, workdir: Path, runs: int, package: Path) -> dict[str, Any]:
+def run(
+    spec_path: Path, workdir: Path, runs: int, package: Path, per_round: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """``per_round``: another cold start measured in each round (the peer's), beside ours."""
     marker_existed = XRAY_MARKER.exists()
     try:
-        return _run(spec_path, workdir, runs, package)
+        return _run(spec_path, workdir, runs, package, per_round)
     finally:
         if not marker_existed:
             XRAY_MARKER.unlink(missing_ok=True)
@@ -75,7 +79,9 @@ def run(spec_path: Path, workdir: Path, runs: int, package: Path) -> dict[str, A
                 XRAY_MARKER.parent.rmdir()
 
 
-def _run(spec_path: Path, workdir: Path, runs: int, package: Path) -> dict[str, Any]:
+def _run(
+    spec_path: Path, workdir: Path, runs: int, package: Path, per_round: Callable[[], None] | None
+) -> dict[str, Any]:
     template = common.load_template()
     environments = {t: child_environment(template, t, package) for t in TARGETS}
     samples: dict[str, list[dict[str, Any]]] = {t: [] for t in TARGETS}
@@ -85,6 +91,8 @@ def _run(spec_path: Path, workdir: Path, runs: int, package: Path) -> dict[str, 
         common.log(f"  cold start: round {index + 1}/{runs}")
         for target in TARGETS:
             samples[target].append(run_child(["coldstart", target, str(spec_path)], environments[target], workdir))
+        if per_round is not None:
+            per_round()
     results: dict[str, Any] = {"runs_per_target": runs, "targets": {}}
     for target, found in samples.items():
         entry: dict[str, Any] = {

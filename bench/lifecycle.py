@@ -71,8 +71,10 @@ class Harness:
         self.in_flight = 0
         self.commands: dict[str, str] = {}  # response_url -> command_id, from the table's stream
         self._lock = threading.Lock()
-        self._original_invoke = local.invoke
-        local.invoke = self._invoke
+        # Every invocation goes through the emulation's Lambda runtime: the API's (LocalAws.invoke) and
+        # the ones moto makes (the state machine's tasks, EventBridge targets, the stream mapping).
+        self._original_invoke = local.runtime.invoke
+        local.runtime.invoke = self._invoke
         local.stream_listeners.append(self._on_stream)
         self.serial = 0
 

@@ -169,6 +169,10 @@ def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
             + table(phases, ["inside", "% of handler time"]),
         )
     )
+    if results.get("peer"):
+        out.append(peer_section(results))
+    if results.get("local_runtime"):
+        out.append(local_runtime_section(results["local_runtime"]))
     memory = results["memory"]
     rows = [
         [
@@ -266,6 +270,126 @@ def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
     if "live_data" in results:
         out.append(live_data_section(results["live_data"]))
     return out
+
+
+def peer_section(results: dict[str, Any]) -> tuple[str, str]:
+    """Us, the floor and the peer, side by side, with our ratio to each."""
+    peer, cold, warm = results["peer"], results["cold_start"]["targets"], results["warm"]
+    ratios, pc, shipped, response = (
+        peer["ratios"],
+        peer["cold_start"],
+        peer["warm"]["as_shipped"],
+        peer["warm"]["response_only"],
+    )
+    ours_cold, floor_cold = cold["api"], cold["floor"]
+
+    def x(value: float) -> str:
+        return f"{value:.2f}x"
+
+    rows = [
+        [
+            "cold start: import + init (ms, median)",
+            _f(ours_cold["import_ms"]["median"]),
+            _f(floor_cold["import_ms"]["median"]),
+            x(ratios["cold_start_import_init"]["to_floor"]),
+            _f(pc["import_ms"]["median"]),
+            "",
+            x(ratios["cold_start_import_init"]["to_peer"]),
+        ],
+        [
+            "cold request: + first invocation (ms)",
+            _f(ours_cold["import_ms"]["median"] + ours_cold["first_invoke_ms"]["median"]),
+            "",
+            "",
+            _f(pc["import_ms"]["median"] + pc["first_invoke_ms"]["median"]),
+            "",
+            x(ratios["cold_request"]["to_peer"]),
+        ],
+        [
+            "warm accepted START_SESSION p50 (µs)",
+            _f(warm["api"]["p50_us"]),
+            _f(warm["floor"]["p50_us"]),
+            x(ratios["warm_p50"]["to_floor"]),
+            _f(shipped["p50_us"]),
+            _f(response["p50_us"]),
+            f"{x(ratios['warm_p50']['to_peer_as_shipped'])} / {x(ratios['warm_p50']['to_peer_response_only'])}",
+        ],
+        [
+            "warm p99 (µs)",
+            _f(warm["api"]["p99_us"]),
+            _f(warm["floor"]["p99_us"]),
+            x(ratios["warm_p99"]["to_floor"]),
+            _f(shipped["p99_us"]),
+            _f(response["p99_us"]),
+            f"{x(ratios['warm_p99']['to_peer_as_shipped'])} / {x(ratios['warm_p99']['to_peer_response_only'])}",
+        ],
+        [
+            "invocations/s (one process)",
+            _f(warm["api"]["invocations_per_second"], 0),
+            _f(warm["floor"]["invocations_per_second"], 0),
+            x(ratios["invocations_per_second"]["to_floor"]),
+            _f(shipped["invocations_per_second"], 0),
+            _f(response["invocations_per_second"], 0),
+            f"{x(ratios['invocations_per_second']['to_peer_as_shipped'])} / "
+            f"{x(ratios['invocations_per_second']['to_peer_response_only'])}",
+        ],
+        [
+            "peak RSS after the warm run (MB)",
+            _f(warm["api"]["peak_rss_mb"]),
+            _f(warm["floor"]["peak_rss_mb"]),
+            x(ratios["peak_rss"]["to_floor"]),
+            _f(shipped["peak_rss_mb"]),
+            _f(response["peak_rss_mb"]),
+            x(ratios["peak_rss"]["to_peer"]),
+        ],
+    ]
+    body = (
+        table(
+            rows,
+            [
+                "accepted START_SESSION",
+                "ours (API function)",
+                "floor",
+                "ours / floor",
+                "peer, as shipped",
+                "peer, CommandResponse only",
+                "ours / peer (as shipped / response only)",
+            ],
+        )
+        + f"\n\nThe peer: {peer['name']} ({peer['stack']}; Python {peer['python']}, ours"
+        f" {results['run']['machine'].rsplit('Python ', 1)[-1]}), its CPO commands app"
+        " (py_ocpi.get_application, CPO role, OCPI 2.2.1, the Commands module) with an in-memory Crud and"
+        " Authenticator, wrapped with mangum.Mangum as a Lambda handler and invoked with the same API"
+        " Gateway (REST) events, each a distinct command, in fresh processes of its own virtualenv. Under"
+        " Mangum an invocation ends with the whole ASGI cycle, background tasks included, and the peer posts"
+        " the CommandResult from a background task that polls its Crud (every 2 s while there is no result):"
+        " the bench's Crud has the result at once and the POST to response_url is answered in-process (an"
+        ' httpx mock transport), so "as shipped" includes building and posting the CommandResult (a new'
+        ' httpx client per result, most of its time), which our product does asynchronously, and "CommandResponse'
+        ' only" replaces that background task, like for like with our API function. The peer stores nothing'
+        " durable (its Crud is a dict); ours records the command in DynamoDB (two calls, answered in-process)."
+    )
+    return ("Beside a peer: extrawest-ocpi's CPO commands app under Mangum", body)
+
+
+def local_runtime_section(load: dict[str, Any]) -> tuple[str, str]:
+    rows = [
+        ["rate asked / sustained (START_SESSION/s)", f"{load['rate_target_per_s']} / {load['rate_achieved_per_s']}"],
+        ["commands, in flight at most", f"{load['commands']}, {load.get('concurrency')}"],
+        ["API p99 (s)", str(load["api_p99_s"])],
+        ["charger answering in 1 s: delivered p99 after the request (s)", str(load["answered_delivery_p99_s"])],
+        ["make run CPU per command (ms, all its processes)", str(load["cpu_ms_per_command"])],
+        [
+            "load average before / after (1 min)",
+            f"{load['load_average']['before'][0]} / {load['load_average']['after'][0]}",
+        ],
+        ["verdict", f"{load['verdict']}" + (f": {'; '.join(load['failures'])}" if load.get("failures") else "")],
+    ]
+    return (
+        f"Local runtime: make run under make load ({load.get('generated_at')})",
+        table(rows, ["", "measured"]) + "\n\nFrom bench/load.json, written by the last `make load`; it measures"
+        " the local emulation on this machine (moto), not AWS, which scales beyond it.",
+    )
 
 
 LIVE_PHASES = {

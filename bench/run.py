@@ -11,7 +11,9 @@ Sections:
      -- 1 and 2 run in their own process (bench/inprocess.py), so that this one stays small --
   3. cold start of every function vs the floor, and the first invocation (fresh processes)
   4. warm invocations of the API handler vs the floor handler, and peak RSS (fresh processes)
-  5. the cost model, the targets, and the outputs: bench/results.json, bench/results.md, docs/cost.md
+     -- 3 and 4 also measure the peer, extrawest-ocpi's CPO commands app under Mangum (bench/peer.py) --
+  5. the cost model, the targets, and the outputs: bench/results.json, bench/results.md, docs/cost.md,
+     with the local runtime's sustained rate from the last make load (bench/load.json)
   6. live data: a full refresh of 10,000 "Location Updated" (50,000 EVSEs) through the feed queue, then
      a refresh with one EVSE in ten changed, then "EVSE Status Changed" events (bench/refresh.py, its
      own process): events/s through the emulation, DynamoDB capacity per update, no update lost
@@ -104,6 +106,28 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def local_runtime() -> dict[str, Any] | None:
+    """make run's sustained rate, from the last make load (bench/load.json), if there is one."""
+    path = common.BENCH / "load.json"
+    if not path.exists():
+        return None
+    load = json.loads(path.read_text(encoding="utf-8"))
+    sending, answered = load["sending"], load["results"].get("answering -> ACCEPTED", {})
+    return {
+        "generated_at": load.get("generated_at"),
+        "verdict": load.get("verdict"),
+        "rate_target_per_s": sending["rate_target_per_s"],
+        "rate_achieved_per_s": sending["rate_achieved_per_s"],
+        "commands": sending["commands"],
+        "concurrency": load.get("settings", {}).get("concurrency"),
+        "api_p99_s": load["api"]["latency_s"].get("p99"),
+        "answered_delivery_p99_s": answered.get("since_request_s", {}).get("p99"),
+        "cpu_ms_per_command": load["make_run"].get("cpu_ms_per_command"),
+        "load_average": load.get("load_average"),
+        "failures": load.get("failures"),
+    }
+
+
 def scrub(text: str) -> str:
     """No path of this machine in the committed files."""
     for path in sorted({str(common.ROOT), str(Path.home()), sys.prefix}, key=len, reverse=True):
@@ -184,6 +208,7 @@ def main() -> int:
 
     import coldstart
     import cost
+    import peer
     import warm
 
     template = common.load_template()
@@ -203,10 +228,13 @@ def main() -> int:
             spec["receiver_url_now"] = endpoint.url
             spec_path = workdir / "replay.json"
             spec_path.write_text(json.dumps(spec), encoding="utf-8")
-            common.log(f"3/5 cold starts ({args.cold_runs} fresh processes per target)")
-            results["cold_start"] = coldstart.run(spec_path, workdir, args.cold_runs, package)
-            common.log("4/5 warm invocations and memory (fresh processes)")
+            common.log(f"3/5 cold starts ({args.cold_runs} fresh processes per target, the peer's beside)")
+            peer_cold = peer.ColdStarts(workdir)
+            results["cold_start"] = coldstart.run(spec_path, workdir, args.cold_runs, package, peer_cold.round)
+            common.log("4/5 warm invocations and memory (fresh processes), the peer's beside")
             results["warm"] = warm.run(spec_path, workdir, args.warm_invocations, args.warmup, package)
+            peer_warm = peer.warm(workdir, args.warm_invocations, args.warmup)
+            results["peer"] = peer.compare(results, peer_cold.results(), peer_warm)
         live_started, live_load = time.monotonic(), os.getloadavg()
         results["live_data"] = live_data(
             workdir, args.refresh_locations, args.refresh_status_changes, max(60, args.limit - 300)
@@ -223,6 +251,7 @@ def main() -> int:
         "(VmHWM from /proc/self/status as a check)",
     }
     results["cost"] = cost.model(results["lifecycle"], template)
+    results["local_runtime"] = local_runtime()
     results["targets"] = evaluate(results)
     signal.alarm(0)
     results["run"] = {

@@ -196,3 +196,37 @@ def test_the_2_3_0_cpo_and_the_lenient_reading_of_answers(emsp):
     )
     bare = emsp.send("STOP_SESSION", {"session_id": "S9"}, cpo=("BR", "FAK"))
     assert (bare.json["status"], bare.json["outcome"]) == ("NOT_ACCEPTED", "REJECTED")
+
+
+def _emf(captured: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in captured.splitlines() if line.startswith('{"_aws"')]
+
+
+def _named(documents: list[dict], name: str) -> list[dict]:
+    return [d for d in documents if any(m["Name"] == name for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"])]
+
+
+def test_the_emsp_side_counts_sends_outcomes_latency_late_results_and_send_failures(capsys, emsp, pending):
+    emsp.post_result(pending.response_url, {"result": "ACCEPTED"}, FAKE_TOKEN)
+    emsp.wait_status(pending.command_id, ("RESULT_RECEIVED",))
+    emsp.post_result(pending.response_url, {"result": "FAILED"}, FAKE_TOKEN)  # late: after the result
+    emsp.fake_cpo.script.append(Reply(500, b"<html>oops</html>"))
+    assert emsp.send("START_SESSION", start_request(), cpo=FAKE).status == 502
+    documents = _emf(capsys.readouterr().out)
+    for document in documents:
+        dimensions = document["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+        assert "command_id" not in dimensions and "cpo" not in dimensions
+    sent = _named(documents, "CommandsSent")
+    assert {(d["CommandType"], d["Response"]) for d in sent} >= {("START_SESSION", "ACCEPTED")}
+    outcomes = {(d["CommandType"], d["Result"]) for d in _named(documents, "CommandOutcomes")}
+    assert ("START_SESSION", "ACCEPTED") in outcomes
+    [latency] = _named(documents, "ResultLatency")
+    assert (
+        latency["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Milliseconds"
+        and latency["ResultLatency"][0] >= 0
+    )
+    late = [(d["CommandType"], d["Kind"]) for d in _named(documents, "LateResults")]
+    assert late == [("START_SESSION", "after_result")]
+    assert [d["CommandType"] for d in _named(documents, "SendFailures")] == ["START_SESSION"]

@@ -34,7 +34,7 @@ def test_a_cpo_that_never_posts_a_result_times_out_at_timeout_plus_grace_and_a_l
     record = emsp.wait_status(command_id, ("TIMED_OUT", "RESULT_RECEIVED"), timeout=TIMEOUT + GRACE + 10)
     assert record.status.value == "TIMED_OUT" and record.outcome == "TIMEOUT"
     waited = (record.history[-1].at - record.answered_at).total_seconds()
-    assert TIMEOUT + GRACE - 1 <= waited <= TIMEOUT + GRACE + 3, waited  # whole seconds, moto's clock
+    assert waited >= TIMEOUT + GRACE - 1, waited  # never before the timeout plus the grace (moto's whole seconds)
     assert "timeout" in record.reason
     (completed,) = emsp.wait_events("Command Completed", command_id)
     assert (completed["detail"]["status"], completed["detail"]["outcome"]) == ("TIMED_OUT", "TIMEOUT")

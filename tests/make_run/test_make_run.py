@@ -151,6 +151,42 @@ def test_bad_token_is_401(server, emsp):
     assert body["timestamp"].endswith("Z")
 
 
+def _raw(port: int, data: bytes) -> tuple[int, dict[str, str], dict]:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+        while len(body) < int(headers["content-length"]):
+            chunk = sock.recv(65536)
+            assert chunk
+            body += chunk
+    return int(status_line.split(" ")[1]), headers, json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status", "message"),
+    [
+        ("POST /ocpi/cpo/2.2.1/commands/START_SESSION HTTP/1.1\r\nContent-Length: -1", 400, "Bad Content-Length"),
+        ("TRACE /ocpi/versions HTTP/1.1", 405, "Method TRACE is not allowed"),
+        ("GET /ocpi/ver sions HTTP/1.1", 400, "Bad request line"),
+        ("BREW /ocpi/versions HTTP/1.1", 501, "Method BREW is not implemented"),
+    ],
+)
+def test_malformed_requests_get_an_ocpi_envelope_and_the_ids(server, request_head, status, message):
+    port = server.ports[0]
+    raw = f"{request_head}\r\nHost: 127.0.0.1\r\nX-Request-ID: bad-1\r\nX-Correlation-ID: bad-c\r\n\r\n"
+    answer_status, headers, body = _raw(port, raw.encode())
+    assert answer_status == status
+    assert body["status_code"] == 2000 and body["status_message"].startswith(message)
+    assert (headers["x-request-id"], headers["x-correlation-id"]) == ("bad-1", "bad-c")
+
+
 @pytest.mark.parametrize("path", ["/", "/favicon.ico", "/api/v1/ocpi"])
 def test_paths_outside_ocpi_answer_an_ocpi_404_envelope_as_on_aws(server, path):
     status, headers, body = server.request("GET", path, token=None, headers={"X-Request-ID": "r-out"})
@@ -268,6 +304,48 @@ def test_concurrent_requests_from_two_parties_get_only_their_own_answers(server,
             assert body["status_message"] == "The session belongs to another party", (request_id, body)
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def test_sigterm_stops_everything_and_leaves_nothing_listening(tmp_path):
+    """What a process manager or CI does: SIGTERM, then the ports are free and no process is left."""
+    port, aws_port = free_port(), free_port()
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "ocpi-commands"), "run", "--port", str(port), "--aws-port", str(aws_port)]
+            + ["--no-receiver"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while "Ctrl-C stops everything" not in log.read_text() or not _port_open(port):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        children = _children(process.pid)
+        assert len(children) == 3  # the DynamoDB process, the API and the functions workers
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert "Stopped: nothing is left listening." in log.read_text()
+    assert not any(_port_open(p) for p in (port, aws_port))
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{child}").exists() for child in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [child for child in children if Path(f"/proc/{child}").exists()]
+
+
 # ------------------------------------------------------------------------------ the response_url policy
 
 
@@ -337,12 +415,12 @@ def test_the_banners_curl_makes_our_emsp_start_a_session_at_our_cpo(server):
 def test_a_silent_charger_resolves_our_emsp_command_with_the_cpo_sides_timeout(server):
     body = _banner_emsp_request(server)
     body["request"]["evse_uid"] = "SILENT"
-    started = time.monotonic()
     status, _, sent = server.request("POST", "/emsp/v1/commands/START_SESSION", body, token=None)
     assert status == 201, sent
     shown = _emsp_outcome(server, sent["command_id"], timeout=TIMEOUT + 12)
     assert (shown["status"], shown["outcome"]) == ("RESULT_RECEIVED", "TIMEOUT"), shown
-    assert time.monotonic() - started < TIMEOUT + 2  # the CPO side's TIMEOUT, not our timer (timeout + 10 s)
+    # The CPO side's TIMEOUT resolved it; our own timer (timeout + 10 s) never fired. How close to the
+    # announced timeout it arrives under load is what make load measures.
     assert "timed_out" not in [h["event"] for h in shown["history"]]
 
 
@@ -398,7 +476,7 @@ def test_a_cpo_that_never_posts_a_result_is_timed_out_by_our_timer(server, tmp_p
         shown = _emsp_outcome(server, sent["command_id"], timeout=40)
         waited = time.monotonic() - started
         assert (shown["status"], shown["outcome"]) == ("TIMED_OUT", "TIMEOUT"), shown
-        assert 10 + 10 - 2 <= waited <= 10 + 10 + 5, waited
+        assert waited >= 10 + 10 - 2, waited  # not before the CPO's timeout plus the grace
         assert "No CommandResult within the CPO's timeout" in shown["reason"]
         assert len(silent_cpo.received) == 1
 

@@ -4,6 +4,7 @@ import base64
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,17 +18,45 @@ def _route_regex(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}/?$")
 
 
+def _ordered(table: list[tuple[str, str, str]]) -> list[tuple[str, str, str, re.Pattern[str]]]:
+    routes = [(m, p, f, _route_regex(p)) for m, p, f in table]
+    # As API Gateway: the most specific resource wins: a path without a greedy {proxy+} first
+    # (/ocpi/{version}/credentials), then the longest literal prefix (/ocpi/{proxy+} before /{proxy+}).
+    return sorted(routes, key=lambda r: ("+}" in r[1], -len(r[1].split("{", 1)[0])))
+
+
+def gateway_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The part of the template ``gateway.render`` reads (the API's GatewayResponses), small enough
+    to hand to a worker process."""
+    properties = template.get("Resources", {}).get("OcpiApi", {}).get("Properties", {})
+    return {"Resources": {"OcpiApi": {"Properties": {"GatewayResponses": properties.get("GatewayResponses", {})}}}}
+
+
 class Routes:
     """The template's ``Api`` events: which function serves a method and path."""
 
     def __init__(self, template: dict[str, Any] | None = None):
         template = template or tpl.load_template()
-        self.template = template
-        routes = [(m, p, f, _route_regex(p)) for m, p, f in tpl.api_routes(template)]
-        # As API Gateway: the most specific resource wins: a path without a greedy {proxy+} first
-        # (/ocpi/{version}/credentials), then the longest literal prefix (/ocpi/{proxy+} before /{proxy+}).
-        self.routes = sorted(routes, key=lambda r: ("+}" in r[1], -len(r[1].split("{", 1)[0])))
+        self.table = tpl.api_routes(template)
+        self.routes = _ordered(self.table)
+        self.template = gateway_template(template)  # what gateway.render needs: the GatewayResponses
         self.iam_resources = tpl.iam_resources(template)
+
+    @classmethod
+    def of(
+        cls,
+        table: list[tuple[str, str, str]],
+        gateway: dict[str, Any] | None = None,
+        iam_resources: Iterable[str] = (),
+    ) -> "Routes":
+        """Routes from ``(method, path, function)`` rows (``tpl.api_routes``), the template's gateway
+        responses (``gateway_template``) and its AWS_IAM resources, without reading a template."""
+        routes = cls.__new__(cls)
+        routes.table = list(table)
+        routes.routes = _ordered(routes.table)
+        routes.template = gateway or gateway_template({})
+        routes.iam_resources = set(iam_resources)
+        return routes
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         """``(function logical id, resource path, path parameters)`` or ``None``."""

@@ -7,7 +7,9 @@
   failures retried from the first failed record).
 """
 
+import collections
 import importlib
+import itertools
 import queue
 import threading
 import time
@@ -68,16 +70,22 @@ class InProcessLambda:
         functions: dict[str, FunctionSpec],
         name_prefix: str,
         on_invocation: Callable[[Invocation], None] | None = None,
-        async_workers: int = 32,
+        async_workers: int = 64,
     ):
         self.functions = functions
         self.name_prefix = name_prefix
         self.on_invocation = on_invocation
         self.invocations: list[Invocation] = []
         self.errors: list[Invocation] = []
+        # Where handlers run: this process (tests), or a function worker (``workers.FunctionWorker.invoke``).
+        self.remote: Callable[[str, dict[str, Any]], Any] | None = None
+        # make run keeps no history of invocations (it would grow for as long as it runs).
+        self.record = True
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=async_workers, thread_name_prefix="lambda-async")
         self.stopping = threading.Event()
+        self._queued: collections.OrderedDict[int, float] = collections.OrderedDict()  # ticket -> queued at
+        self._tickets = itertools.count()
 
     def _handler(self, logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         module_name, _, attr = self.functions[logical_id].handler.rpartition(".")
@@ -86,27 +94,39 @@ class InProcessLambda:
 
     def invoke(self, logical_id: str, event: dict[str, Any], asynchronous: bool = False) -> Any:
         """Run a function's real handler as Lambda would (raises what the handler raises)."""
-        spec = self.functions[logical_id]
-        context = FunctionContext(function_name=f"{self.name_prefix}-{logical_id}", timeout_seconds=spec.timeout)
         record = Invocation(logical_id, event, asynchronous=asynchronous)
         try:
-            record.result = self._handler(logical_id)(event, context)
+            if self.remote is not None:
+                record.result = self.remote(logical_id, event)
+            else:
+                spec = self.functions[logical_id]
+                context = FunctionContext(
+                    function_name=f"{self.name_prefix}-{logical_id}", timeout_seconds=spec.timeout
+                )
+                record.result = self._handler(logical_id)(event, context)
             return record.result
         except BaseException as exc:
             record.error = exc
-            with self._lock:
-                self.errors.append(record)
+            if self.record:
+                with self._lock:
+                    self.errors.append(record)
             raise
         finally:
-            with self._lock:
-                self.invocations.append(record)
+            if self.record:
+                with self._lock:
+                    self.invocations.append(record)
             if self.on_invocation:
                 self.on_invocation(record)
 
     def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
         """Lambda's asynchronous invocation: queued, retried twice on error."""
+        ticket = next(self._tickets)
+        with self._lock:
+            self._queued[ticket] = time.monotonic()
 
         def run() -> None:
+            with self._lock:
+                self._queued.pop(ticket, None)
             for attempt in range(3):
                 if self.stopping.is_set():
                     return
@@ -117,6 +137,13 @@ class InProcessLambda:
                     time.sleep(0.2 * (attempt + 1))
 
         self._executor.submit(run)
+
+    def queued(self) -> tuple[int, float]:
+        """Asynchronous invocations waiting for a free worker: how many, and how long the oldest has waited."""
+        with self._lock:
+            if not self._queued:
+                return 0, 0.0
+            return len(self._queued), time.monotonic() - next(iter(self._queued.values()))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -132,12 +159,22 @@ class StreamMapping:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._arrivals: collections.deque[float] = collections.deque()  # when each waiting record arrived
 
     def add(self, logical_id: str, filters: list[dict[str, Any]], batch_size: int) -> None:
         self.mappings.append((logical_id, filters, batch_size))
 
     def put(self, record: dict[str, Any]) -> None:
+        self._arrivals.append(time.monotonic())
         self._queue.put(record)
+
+    def lag(self) -> tuple[int, float]:
+        """Records waiting for the functions: how many, and how long the oldest has waited."""
+        waiting = len(self._arrivals)
+        try:
+            return waiting, (time.monotonic() - self._arrivals[0]) if waiting else 0.0
+        except IndexError:
+            return 0, 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._pump, name="ddb-stream-esm", daemon=True)
@@ -182,6 +219,8 @@ class StreamMapping:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+                    if self._arrivals:
+                        self._arrivals.popleft()
 
     def _process(self, batch: list[dict[str, Any]]) -> None:
         for listener in list(self.listeners):

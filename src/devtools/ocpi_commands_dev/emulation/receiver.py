@@ -46,6 +46,10 @@ def ok_envelope() -> bytes:
     return json.dumps({"status_code": 1000, "timestamp": format_datetime(utc_now())}).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default (5) resets connections beyond a few parallel deliveries
+
+
 class EmspReceiver:
     def __init__(
         self,
@@ -92,7 +96,7 @@ class EmspReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.scheme = "http"
         if ssl_context is not None:  # HTTPS, for the tests of the TLS checks of deliveries

@@ -13,112 +13,95 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
 from ocpi_commands_dev.emulation import gateway
-from ocpi_commands_dev.emulation.apigw import Routes, build_event
+from ocpi_commands_dev.emulation import template as tpl
+from ocpi_commands_dev.emulation.apigw import Routes, build_event, gateway_template
+from ocpi_commands_dev.emulation.http_server import HttpServer, Request, Response
 from ocpi_commands_dev.emulation.receiver import EmspReceiver, Received
-from ocpi_commands_dev.emulation.stack import LocalAws
+from ocpi_commands_dev.emulation.stack import LocalAws, free_port
+from ocpi_commands_dev.emulation.workers import WorkerApi
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    # The standard library's default backlog (5) resets connections beyond a few parallel clients.
-    request_queue_size = 128
-
-
 class ApiServer:
-    """HTTP -> API Gateway event -> the function's handler, on a thread per request."""
+    """The local API Gateway: HTTP (``http.HttpServer``) -> API Gateway event -> the function's handler."""
 
-    def __init__(self, host: str, port: int, routes: Routes, invoke: Callable[[str, dict[str, Any]], Any], stage: str):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: Routes,
+        invoke: Callable[[str, dict[str, Any]], Any],
+        stage: str,
+        workers: int = 32,
+    ):
         self.routes = routes
-        server = self
+        self.invoke = invoke
+        self.stage = stage
+        self.httpd = HttpServer(
+            host, port, self._handle, workers=workers, max_body=API_GATEWAY_MAX_BODY, name="api", refused=self._refused
+        )
+        self.port = self.httpd.port
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _gateway(self, response_type: str, headers: list[tuple[str, str]]) -> Response:
+        """What API Gateway answers itself: the template's gateway response for this type."""
+        rendered = gateway.render(self.routes.template, response_type, dict(headers))
+        return Response(rendered.status, rendered.headers, rendered.body.encode())
 
-            def _gateway(self, response_type: str) -> None:
-                """What API Gateway answers itself: the template's gateway response for this type."""
-                rendered = gateway.render(server.routes.template, response_type, dict(self.headers.items()))
-                self._send(rendered.status, rendered.headers, rendered.body.encode())
+    def _refused(self, status: int, headers: list[tuple[str, str]]) -> Response | None:
+        """The HTTP server's own refusals that API Gateway answers with a gateway response."""
+        if status == 413:
+            return self._gateway("REQUEST_TOO_LARGE", headers)
+        if status == 502:  # the handler itself failed
+            return self._gateway("INTEGRATION_FAILURE", headers)
+        return None
 
-            def _handle(self) -> None:
-                path, _, query = self.path.partition("?")
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > API_GATEWAY_MAX_BODY:
-                    self.close_connection = True  # the body is not read
-                    self._gateway("REQUEST_TOO_LARGE")
-                    return
-                body = self.rfile.read(length) if length else None
-                match = server.routes.match(self.command, path)
-                if match is None:  # a route API Gateway does not have
-                    self._gateway("MISSING_AUTHENTICATION_TOKEN")
-                    return
-                function, resource, params = match
-                if (
-                    resource in server.routes.iam_resources
-                    and not ipaddress.ip_address(self.client_address[0]).is_loopback
-                ):
-                    # On AWS these routes need a SigV4 signature (AWS_IAM); locally only loopback clients.
-                    self._gateway("MISSING_AUTHENTICATION_TOKEN")
-                    return
-                headers = {k: v for k, v in self.headers.items()}
-                event = build_event(
-                    self.command,
-                    path,
-                    headers,
-                    body,
-                    resource=resource,
-                    path_parameters=params,
-                    query=query,
-                    stage=stage,
-                    domain_name=self.headers.get("Host", "localhost"),
-                    source_ip=self.client_address[0],
-                )
-                try:
-                    response = invoke(function, event)
-                except Exception:  # the integration failed (the function raised or could not run)
-                    self._gateway("INTEGRATION_FAILURE")
-                    return
-                out_headers = dict(response.get("headers") or {})
-                for name, values in (response.get("multiValueHeaders") or {}).items():
-                    out_headers[name] = values[-1]
-                payload = response.get("body") or ""
-                data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self._send(int(response.get("statusCode", 200)), out_headers, data)
-
-            def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name.lower() not in ("content-length", "connection"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-api", daemon=True)
+    def _handle(self, request: Request) -> Response:
+        path, _, query = request.target.partition("?")
+        match = self.routes.match(request.method, path)
+        if match is None:  # a route API Gateway does not have
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", request.headers)
+        function, resource, params = match
+        if resource in self.routes.iam_resources and not ipaddress.ip_address(request.client[0]).is_loopback:
+            # On AWS these routes need a SigV4 signature (AWS_IAM); locally only loopback clients.
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", request.headers)
+        headers = dict(request.headers)
+        event = build_event(
+            request.method,
+            path,
+            headers,
+            request.body or None,
+            resource=resource,
+            path_parameters=params,
+            query=query,
+            stage=self.stage,
+            domain_name=request.header("Host") or "localhost",
+            source_ip=request.client[0],
+        )
+        try:
+            answer = self.invoke(function, event)
+        except Exception:  # noqa: BLE001 - the integration failed (the function raised or could not run)
+            return self._gateway("INTEGRATION_FAILURE", request.headers)
+        out_headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            out_headers[name] = values[-1]
+        payload = answer.get("body") or ""
+        data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
+        return Response(int(answer.get("statusCode", 200)), out_headers, data)
 
     def start(self) -> "ApiServer":
-        self._thread.start()
+        self.httpd.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.stop()
 
 
 class Narrator:
@@ -225,6 +208,118 @@ class Narrator:
             detail = f"HTTP {last.get('http_status')}" if last.get("http_status") else (last.get("error") or "")
             word = "delivered" if status == "DELIVERED" else "NOT delivered"
             self.say(f"{label}  {word} to {item.get('response_url')} ({detail}, {len(attempts)} attempt(s))")
+
+
+class Overload:
+    """Says so when the local runtime falls behind: records waiting on the stream, asynchronous
+    invocations waiting for a worker, commands reaching the charge point late, or commands past
+    their timeout without a result.
+
+    The first two are queues; under load the lag is also spread thinly over every step (no queue
+    holds anything for long, yet a command reaches the charge point seconds after it was accepted,
+    and a charger that answers in time is TIMEOUT): the time from acceptance to dispatch, which the
+    command's record carries, shows that."""
+
+    LAG = 2.0  # seconds behind that count as falling behind
+    DISPATCH_LAG = 1.0  # seconds from accepted to dispatched that count as falling behind (idle: ~0.1 s)
+    EVERY = 5.0  # seconds between two warnings
+
+    def __init__(self, narrator: "Narrator", local: LocalAws, capacity: str):
+        self.narrator = narrator
+        self.local = local
+        self.capacity = capacity
+        self._deadlines: dict[str, float] = {}  # pending command id -> deadline (epoch)
+        self._undispatched: set[str] = set()  # pending command ids not yet dispatched
+        self._dispatch_lags: deque[tuple[float, float]] = deque(maxlen=2000)  # (seen at, monotonic; lag)
+        self._lock = threading.Lock()
+        self._warned_at = 0.0
+        self._behind = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="overload", daemon=True)
+
+    def start(self) -> "Overload":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def on_record(self, record: dict[str, Any]) -> None:
+        image = record.get("dynamodb", {}).get("NewImage") or {}
+        if image.get("type", {}).get("S") != "COMMAND" or "command_id" not in image:
+            return
+        command_id, status = image["command_id"].get("S", ""), image.get("status", {}).get("S")
+        with self._lock:
+            if status == "PENDING" and "deadline_epoch" in image:
+                self._deadlines.setdefault(command_id, float(image["deadline_epoch"]["N"]))
+            else:
+                self._deadlines.pop(command_id, None)
+            if status != "PENDING":
+                self._undispatched.discard(command_id)
+            elif "dispatched_at" not in image:
+                self._undispatched.add(command_id)
+            elif command_id in self._undispatched:
+                self._undispatched.discard(command_id)
+                lag = _seconds_between(image.get("accepted_at", {}).get("S"), image["dispatched_at"].get("S"))
+                if lag is not None:
+                    self._dispatch_lags.append((time.monotonic(), lag))
+
+    def check(self) -> str | None:
+        """The warning to print now, if the runtime is behind."""
+        now = time.time()
+        stream, stream_age = self.local.stream.lag()
+        queued, queued_age = self.local.runtime.queued()
+        recent_since = time.monotonic() - self.EVERY
+        with self._lock:
+            late = [now - deadline for deadline in self._deadlines.values() if now - deadline > self.LAG]
+            recent = [lag for seen, lag in self._dispatch_lags if seen >= recent_since]
+        parts = []
+        if stream_age > self.LAG:
+            parts.append(f"{stream} stream records waiting (oldest {stream_age:.1f} s)")
+        if queued_age > self.LAG:
+            parts.append(f"{queued} invocations waiting for a function worker (oldest {queued_age:.1f} s)")
+        slow = [lag for lag in recent if lag > self.DISPATCH_LAG]
+        if slow:
+            parts.append(
+                f"{len(slow)} of the last {len(recent)} commands reached the charge point more than"
+                f" {self.DISPATCH_LAG:.0f} s after they were accepted (up to {max(slow):.1f} s)"
+            )
+        if late:
+            parts.append(f"{len(late)} commands past their timeout without a result (by up to {max(late):.1f} s)")
+        if not parts:
+            return None
+        return (
+            "WARNING the local runtime is falling behind: " + "; ".join(parts) + ". Results will be late "
+            f"and may be TIMEOUT. {self.capacity} AWS scales beyond it."
+        )
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            warning = self.check()
+            now = time.monotonic()
+            if warning and now - self._warned_at >= self.EVERY:
+                self._warned_at, self._behind = now, True
+                self.narrator.say(warning)
+            elif not warning and self._behind:
+                self._behind = False
+                self.narrator.say("the local runtime has caught up")
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    if not start or not end:
+        return None
+    try:
+        began, ended = (datetime.fromisoformat(v.replace("Z", "+00:00")) for v in (start, end))
+    except ValueError:
+        return None
+    return (ended - began).total_seconds()
+
+
+LOCAL_CAPACITY = (
+    "The local runtime keeps OCPI's timing up to about 15 START_SESSION/s on 2 cores (README, the local capacity);"
+)
 
 
 @dataclass
@@ -372,46 +467,71 @@ def run(
     narrator = Narrator(out)
     stop = stop or threading.Event()
     receiver: EmspReceiver | None = None
-    api: ApiServer | None = None
     # The schedules run as on AWS (the feed's watch every minute; the pull when its parameters are set).
-    local = LocalAws(server=True, server_port=options.aws_port, environment=environment, run_schedules=True)
+    local = LocalAws(
+        server=True, server_port=options.aws_port, environment=environment, processes=True, run_schedules=True
+    )
+    api_port = options.port or free_port()
+    local.worker_api = WorkerApi(
+        options.host,
+        api_port,
+        "local",
+        tpl.api_routes(local.template),
+        gateway_template(local.template),
+        sorted(tpl.iam_resources(local.template)),
+    )
+    local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api_port}"
+    overload = Overload(narrator, local, LOCAL_CAPACITY)
+    main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if main:
+        # SIGTERM (process managers, test harnesses) stops as Ctrl-C does. The handler only raises:
+        # it must not take a lock the interrupted code may hold.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
-        if options.receiver_port is not None:
-
-            def show(received: Received) -> None:
-                narrator.say(
-                    f"eMSP received  {received.body.decode(errors='replace')}  at {received.path} "
-                    f"(X-Correlation-ID {received.header('X-Correlation-ID')})"
-                )
-
-            receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
-        api = ApiServer(options.host, options.port, Routes(local.template), local.invoke, "local")
-        local.extra_environment["PUBLIC_BASE_URL"] = f"http://{options.host}:{api.port}"
-        local.start()
-        counts = load_seed(Repository(local.table_name), seed, f"http://{options.host}:{api.port}")
-        local.wait_stream_idle()
-        local.stream_listeners.append(narrator.on_record)
-        api.start()
-        print(banner(options, api.port, seed, receiver.url if receiver else None), file=out, flush=True)
-        narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-        if ready is not None:
-            ready.set()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            while not stop.wait(0.5):
-                pass
+            if options.receiver_port is not None:
+
+                def show(received: Received) -> None:
+                    narrator.say(
+                        f"eMSP received  {received.body.decode(errors='replace')}  at {received.path} "
+                        f"(X-Correlation-ID {received.header('X-Correlation-ID')})"
+                    )
+
+                receiver = EmspReceiver(port=options.receiver_port, on_receive=show).start()
+            local.start()
+            counts = load_seed(Repository(local.table_name), seed, f"http://{options.host}:{api_port}")
+            local.wait_stream_idle()
+            local.stream_listeners.extend([narrator.on_record, overload.on_record])
+            for worker in local.workers:
+                worker.on_exit = lambda code, name=worker.name: narrator.say(
+                    f"the {name} worker stopped unexpectedly (exit code {code})"
+                )
+            overload.start()
+            print(banner(options, api_port, seed, receiver.url if receiver else None), file=out, flush=True)
+            narrator.say(f"seeded from {seed_path.name}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            if ready is not None:
+                ready.set()
+            while not stop.is_set():  # no lock here: the signal handler interrupts a plain sleep
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-        print("\nStopping...", file=out, flush=True)
+            if main:  # a second Ctrl-C does not interrupt the stop
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            print("\nStopping...", file=out, flush=True)
+            overload.stop()
+            local.stop()
+            if receiver is not None:
+                receiver.stop()
     finally:
-        if api is not None:
-            api.stop()
-        local.stop()
-        if receiver is not None:
-            receiver.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print("Stopped: nothing is left listening.", file=out, flush=True)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt

@@ -15,11 +15,14 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from ocpi_commands_dev.emulation import ipc
 from ocpi_commands_dev.emulation import template as tpl
+from ocpi_commands_dev.emulation.dynamodb_service import DynamoDBService, forward_dynamodb
 from ocpi_commands_dev.emulation.lambda_runtime import ACCOUNT, REGION, InProcessLambda, Invocation, StreamMapping
 from ocpi_commands_dev.emulation.moto_patches import MotoPatches, check_moto_version
 from ocpi_commands_dev.emulation.queues import Queues, queue_sources
 from ocpi_commands_dev.emulation.schedules import Schedules, schedules
+from ocpi_commands_dev.emulation.workers import FunctionWorker, WorkerApi
 
 STACK = "ocpi-local"
 
@@ -60,6 +63,8 @@ class LocalAws:
         simulator: bool = True,
         on_invocation: Callable[[Invocation], None] | None = None,
         run_schedules: bool = False,
+        processes: bool = False,
+        worker_api: WorkerApi | None = None,
     ):
         self.template = tpl.load_template()
         defaults = {k: str(v.get("Default", "")) for k, v in self.template.get("Parameters", {}).items()}
@@ -91,6 +96,16 @@ class LocalAws:
         self._arn_to_function: dict[str, str] = {}
         self.endpoint_url: str | None = None
         self._saved_environ: dict[str, str | None] = {}
+        self._clients: dict[str, Any] = {}
+        # make run: DynamoDB and the functions (with the API) in processes of their own (``workers``).
+        self.processes = processes
+        self.worker_api = worker_api
+        self.worker: FunctionWorker | None = None  # the one the Lambda service invokes
+        self.workers: list[FunctionWorker] = []
+        self.dynamodb: DynamoDBService | None = None
+        self._hub: ipc.Hub | None = None
+        self._undo_forward: Callable[[], None] | None = None
+        self.deployed: list[str] = []
 
     # ------------------------------------------------------------------ what tests read
 
@@ -110,15 +125,21 @@ class LocalAws:
         return self.runtime.invoke(logical_id, event, asynchronous)
 
     def wait_stream_idle(self, timeout: float = 10.0) -> bool:
+        if self.dynamodb is not None and not self.dynamodb.sync(timeout):
+            return False
         return self.stream.wait_idle(timeout)
 
     def wait_queues_idle(self, timeout: float = 10.0) -> bool:
         return self.queues.wait_idle(timeout)
 
     def client(self, service: str) -> Any:
-        import boto3
+        """A client of this process's moto (created once per service: clients are thread-safe)."""
+        found = self._clients.get(service)
+        if found is None:
+            import boto3
 
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
+            found = self._clients.setdefault(service, boto3.client(service, region_name=REGION))
+        return found
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,7 +152,15 @@ class LocalAws:
 
     def start(self) -> "LocalAws":
         check_moto_version()
-        base_env = dict(BASE_ENVIRONMENT)
+        self._set_environ(dict(BASE_ENVIRONMENT))
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        from moto import mock_aws
+
+        # The functions of this process reach moto in-process (botocore's calls are dispatched to
+        # moto's backends without HTTP); other processes (the operator CLI) reach the same backends
+        # through moto's server, when there is one.
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
         if self.server:
             from moto.server import ThreadedMotoServer
 
@@ -139,41 +168,74 @@ class LocalAws:
             self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             self._moto_server.start()
             self.endpoint_url = f"http://127.0.0.1:{port}"
-            base_env["AWS_ENDPOINT_URL"] = self.endpoint_url
-            base_env["MOTO_PORT"] = str(port)
-            self._set_environ(base_env)
-            request = urllib.request.Request(  # noqa: S310 - loopback moto server
-                f"{self.endpoint_url}/moto-api/config",
-                data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-                method="POST",
-            )
-            urllib.request.urlopen(request, timeout=10).read()  # noqa: S310 - loopback moto server
-        else:
-            from moto import mock_aws
-
-            self._set_environ(base_env)
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-            self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-            self._mock.start()
         self.patches.install()
         try:
+            if self.processes:
+                ipc.tune_threads()
+                ipc.lighten_botocore()
+                self._hub = ipc.Hub()
+                self.dynamodb = DynamoDBService(self._hub, self.stream.put).start()
+                self._undo_forward = forward_dynamodb(self.dynamodb)
             self._create_stack()
             self.stream.start()
+            reset_product_caches()
+            if self.processes:
+                self._start_worker()
+            # After the worker: the queues' and schedules' invocations go where the functions run.
             self.queues.start()
             if self.run_schedules:
                 self.schedules.start()
         except BaseException:
-            self.stop()  # nothing half-started stays behind (moto patched, a server listening)
+            self.stop()  # nothing half-started stays behind (moto patched, a server or a child process)
             raise
-        reset_product_caches()
         return self
+
+    def _start_worker(self) -> None:
+        """The API (with its function) in a worker of its own, so the lifecycle's work never makes an
+        eMSP wait; the other functions in another, where the Lambda service invokes them."""
+        assert self._hub is not None and self.dynamodb is not None and self.dynamodb.address is not None
+        self._hub.serve("aws", ipc.answer_aws)
+        specs = {
+            logical_id: {"handler": self.functions[logical_id].handler, "timeout": self.functions[logical_id].timeout}
+            for logical_id in self.deployed
+        }
+        api_functions = {function for _, _, function in self.worker_api.routes} if self.worker_api else set()
+        common = {"log_level": os.environ.get("POWERTOOLS_LOG_LEVEL"), "routes": {"dynamodb": self.dynamodb.address}}
+        lifecycle = {k: v for k, v in specs.items() if k not in api_functions}
+        self.workers = [FunctionWorker(self._hub, "functions", lifecycle, **common).start()]  # type: ignore[arg-type]
+        if self.worker_api is not None:
+            api = {k: v for k, v in specs.items() if k in api_functions}
+            self.workers.append(
+                FunctionWorker(self._hub, "api", api, self.worker_api, concurrency=0, **common).start()  # type: ignore[arg-type]
+            )
+        self.worker = self.workers[0]
+        self.runtime.remote = self.worker.invoke
+        self.runtime.record = False
+
+    @property
+    def api_port(self) -> int | None:
+        return next((w.api_port for w in self.workers if w.api_port), None)
 
     def stop(self) -> None:
         self.schedules.stop()
         self.queues.stop()
         self.runtime.stop()
+        for worker in reversed(self.workers):  # first: the API stops listening, pending invocations end
+            worker.stop()
+        self.workers.clear()
+        self.worker = None
         self.stream.stop()
-        self._stop_executions()
+        if not self.processes:  # in one process, the executions' threads would go on calling handlers
+            self._stop_executions()
+        if self._undo_forward is not None:
+            self._undo_forward()
+            self._undo_forward = None
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
+            self.dynamodb = None
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
         self.patches.remove()
         if self._mock is not None:
             self._mock.stop()
@@ -183,6 +245,7 @@ class LocalAws:
             self._moto_server.stop()
             self._moto_server = None
         self._restore_environ()
+        self._clients.clear()
         reset_product_caches()
 
     def _reset_moto_server(self) -> None:
@@ -279,6 +342,7 @@ class LocalAws:
                 Timeout=min(spec.timeout, 900),
             )["FunctionArn"]
             self._arn_to_function[name] = logical_id
+        self.deployed = list(arns)
         sfn = self.client("stepfunctions")
         for logical_id, machine in tpl.resources_of_type(self.template, "AWS::Serverless::StateMachine").items():
             definition, substitutions = tpl.state_machine(self.template, logical_id)

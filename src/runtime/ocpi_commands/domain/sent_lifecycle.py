@@ -97,7 +97,7 @@ class SentLifecycle:
         if not added:
             logger.info("Repeated late CommandResult: nothing changes")
             return "duplicate"
-        metric("EmspLateResults", CommandType=command.command_type.value, Kind=kind)
+        metric("LateResults", CommandType=command.command_type.value, Kind=kind)
         logger.warning(
             "Late CommandResult recorded",
             extra={"result": result.get("result"), "kind": kind, "status": command.status.value},

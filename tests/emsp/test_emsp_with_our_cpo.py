@@ -1,5 +1,6 @@
 """Our eMSP side against our own CPO side, over HTTP, as `make run` wires them (NL*EMS <-> NL*CPO)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from emsp_support import TIMEOUT, start_request, token_for

@@ -1,5 +1,6 @@
 """Transport headers: X-Request-ID / X-Correlation-ID echo, routing headers reversed, none on Versions."""
 
+import logging
 import uuid
 
 import pytest
@@ -148,12 +149,18 @@ def test_a_broken_configuration_still_answers_an_envelope(api, monkeypatch):
     ],
     ids=["nan", "infinity", "deep-list", "deep-object"],
 )
-def test_non_json_constants_and_very_deep_bodies_are_the_clients_fault(api, raw, status, status_code):
+def test_non_json_constants_and_very_deep_bodies_are_the_clients_fault(api, raw, status, status_code, caplog):
     answer = api.command("START_SESSION", None, raw_body=raw)
     assert (answer.status, answer.status_code) == (status, status_code), answer
+    assert_no_error_logged(caplog)
 
 
-def test_a_reserve_now_with_an_out_of_range_expiry_is_2001(api):
+def assert_no_error_logged(caplog):
+    """The client's mistake is no error of ours: nothing logged at ERROR, no traceback."""
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def test_a_reserve_now_with_an_out_of_range_expiry_is_2001(api, caplog):
     body = {
         "response_url": "http://127.0.0.1:9/x",
         "token": ocpi_token(),
@@ -164,6 +171,7 @@ def test_a_reserve_now_with_an_out_of_range_expiry_is_2001(api):
     answer = api.command("RESERVE_NOW", body)
     assert (answer.status, answer.status_code, answer.result) == (200, 2001, "REJECTED")
     assert "expiry_date" in answer.body["status_message"]
+    assert_no_error_logged(caplog)
 
 
 def test_ids_are_echoed_exactly_up_to_the_documented_length(api):

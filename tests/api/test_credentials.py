@@ -483,3 +483,16 @@ def test_a_2_3_0_partner_with_open_enum_values_we_do_not_know_registers(api, cre
     assert party.ocpi_version == "2.3.0" and party.role.value == "EMSP"
     assert {e.identifier for e in party.endpoints} == {"credentials", "commands", "nloe3-tokens"}
     assert [r.role for r in party.roles] == ["EMSP", "NLOE3-PAYMENTS"]
+
+
+def test_no_token_of_the_handshake_reaches_the_logs(api, credentials, partner, capsys, caplog):
+    caplog.set_level("DEBUG", logger="ocpi-commands")  # the product's own logger, at its most verbose
+    token_c = register(credentials, partner).data["token"]
+    answer = credentials.call("PUT", "/ocpi/2.2.1/credentials", body(partner, token="new-token-b"), token=token_c)
+    new_c = answer.data["token"]
+    credentials.call("DELETE", "/ocpi/2.2.1/credentials", token=new_c)
+    logged = capsys.readouterr().out + "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "Credentials" in logged or "credentials" in logged  # the handshake was logged
+    for token in (TOKEN_A, "token-b-from-partner", "new-token-b", token_c, new_c):
+        assert token not in logged
+        assert base64.b64encode(token.encode()).decode() not in logged

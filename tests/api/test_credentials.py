@@ -159,6 +159,21 @@ def ref(country_code, party_id):
     return PartyRef(country_code=country_code, party_id=party_id)
 
 
+def invite(ddb, country_code, party_id, token_a, **fields):
+    """A partner invited with this TOKEN_A, as `party invite` records it."""
+    from ocpi_commands.domain.auth import token_sha256
+    from ocpi_commands.domain.model import CredentialsStatus, Party
+
+    ddb.put_party(
+        Party(
+            ref=ref(country_code, party_id),
+            token_sha256=token_sha256(token_a),
+            credentials_status=CredentialsStatus.TOKEN_A,
+            **fields,
+        )
+    )
+
+
 @pytest.mark.parametrize(
     ("script", "status_code", "message"),
     [
@@ -249,18 +264,9 @@ def test_a_platform_with_several_roles_acts_as_each(api, credentials, partner):
 
 
 def test_a_2_3_0_hub_registers_with_its_clients_as_roles(api, credentials, partner, ddb):
-    from ocpi_commands.domain.auth import token_sha256
-    from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRole
+    from ocpi_commands.domain.model import PartyRole
 
-    ddb.put_party(
-        Party(
-            ref=ref("NL", "HB3"),
-            role=PartyRole.HUB,
-            token_sha256=token_sha256("hub-token-a"),
-            credentials_status=CredentialsStatus.TOKEN_A,
-            ocpi_version="2.3.0",
-        )
-    )
+    invite(ddb, "NL", "HB3", "hub-token-a", role=PartyRole.HUB, ocpi_version="2.3.0")
     partner.versions = ["2.3.0"]
     hub = body(partner, token="hub-token-b", roles=(("EMSP", "BE", "AAA"), ("EMSP", "BE", "BBB")))
     hub["hub_party_id"] = "NLHB3"
@@ -277,18 +283,7 @@ def test_a_2_3_0_hub_registers_with_its_clients_as_roles(api, credentials, partn
 
 
 def test_a_2_1_1_partner_registers_with_its_raw_token(api, credentials, partner, ddb):
-    from ocpi_commands.domain.auth import token_sha256
-    from ocpi_commands.domain.model import CredentialsStatus, Party
-
-    ddb.put_party(
-        Party(
-            ref=ref("NL", "OL2"),
-            token_sha256=token_sha256("old-token-a"),
-            credentials_status=CredentialsStatus.TOKEN_A,
-            ocpi_version="2.1.1",
-            legacy_token_encoding=True,
-        )
-    )
+    invite(ddb, "NL", "OL2", "old-token-a", ocpi_version="2.1.1", legacy_token_encoding=True)
     partner.versions = ["2.1.1"]
     old = {
         "token": "old-token-b",
@@ -431,17 +426,9 @@ def test_our_initiator_takes_the_highest_common_version_and_update_renews_both_t
 
 
 def test_a_2_2_1_hub_registers_and_acts_only_for_the_clients_its_roles_name(api, credentials, partner, ddb):
-    from ocpi_commands.domain.auth import token_sha256
-    from ocpi_commands.domain.model import CredentialsStatus, Party, PartyRole
+    from ocpi_commands.domain.model import PartyRole
 
-    ddb.put_party(
-        Party(
-            ref=ref("NL", "HB2"),
-            role=PartyRole.HUB,
-            token_sha256=token_sha256("hub2-token-a"),
-            credentials_status=CredentialsStatus.TOKEN_A,
-        )
-    )
+    invite(ddb, "NL", "HB2", "hub2-token-a", role=PartyRole.HUB)
     hub = body(partner, token="hub2-token-b", roles=(("HUB", "NL", "HB2"), ("EMSP", "BE", "CCC")))
     answer = credentials.call("POST", "/ocpi/2.2.1/credentials", hub, token="hub2-token-a")
     assert answer.status_code == 1000, answer
@@ -463,17 +450,7 @@ def test_a_2_2_1_hub_registers_and_acts_only_for_the_clients_its_roles_name(api,
 
 def test_a_2_3_0_partner_with_open_enum_values_we_do_not_know_registers(api, credentials, partner, ddb):
     """2.3.0's VersionNumber, ModuleID and Role are OpenEnums: values we do not know are kept, not refused."""
-    from ocpi_commands.domain.auth import token_sha256
-    from ocpi_commands.domain.model import CredentialsStatus, Party
-
-    ddb.put_party(
-        Party(
-            ref=ref("NL", "OE3"),
-            token_sha256=token_sha256("oe3-token-a"),
-            credentials_status=CredentialsStatus.TOKEN_A,
-            ocpi_version="2.3.0",
-        )
-    )
+    invite(ddb, "NL", "OE3", "oe3-token-a", ocpi_version="2.3.0")
     partner.versions = ["2.3.0", "2.4"]
     partner.endpoints = ["credentials", "commands", "nloe3-tokens"]
     sent = body(partner, token="oe3-token-b", roles=(("EMSP", "NL", "OE3"), ("NLOE3-PAYMENTS", "NL", "OE3")))

@@ -1,7 +1,6 @@
 """Fixtures of the eMSP side's tests (see emsp_support.EmspStack)."""
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -32,7 +31,6 @@ def emsp() -> Iterator[EmspStack]:
         "EMSP_RESULT_GRACE_SECONDS": str(GRACE),
         "EMSP_MIN_TIMEOUT_SECONDS": "1",
     }
-    saved = {k: os.environ.get(k) for k in (*environment, "PUBLIC_BASE_URL")}
     with EmspReceiver() as fake_cpo:
         local = LocalAws(environment=environment)
         api = ApiServer("127.0.0.1", 0, Routes(local.template), local.invoke, "local")
@@ -74,12 +72,7 @@ def emsp() -> Iterator[EmspStack]:
             try:
                 yield EmspStack(local, api_url, fake_cpo, queue_url)
             finally:
-                api.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+                api.stop()  # the stack restores the environment it set, PUBLIC_BASE_URL included
 
 
 @pytest.fixture(autouse=True)

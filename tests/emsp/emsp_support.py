@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from helpers import ocpi_token
 from ocpi_commands_dev.emulation.receiver import Reply
 
 TIMEOUT = 3  # seconds our CPO side announces in these tests
@@ -42,19 +43,14 @@ def accepted(timeout: int = TIMEOUT) -> Reply:
 
 
 def token_for(country: str = "NL", party: str = "EMS", **overrides: Any) -> dict[str, Any]:
-    token = {
-        "country_code": country,
-        "party_id": party,
+    """A driver's Token of this platform's eMSP (helpers.ocpi_token with its own uid and contract)."""
+    mine = {
         "uid": "EMS-UID-1",
-        "type": "APP_USER",
         "contract_id": "NL-EMS-C00001-X",
         "issuer": "This platform's eMSP",
-        "valid": True,
-        "whitelist": "ALLOWED",
         "last_updated": "2026-01-01T00:00:00Z",
     }
-    token.update(overrides)
-    return token
+    return ocpi_token(country, party, **(mine | overrides))
 
 
 def start_request(evse_uid: str = "3256", location_id: str = "LOC1") -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Fixtures of the live-data tests (see feed_support.FeedStack)."""
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +22,6 @@ def feed() -> Iterator[FeedStack]:
         "CREDENTIALS_CACHE_TTL_SECONDS": "0",
         "FEED_PULL_PAGE_LIMIT": "10",  # more than the platform's X-Limit (3): it pages by 3
     }
-    saved = {k: os.environ.get(k) for k in (*environment, "PLATFORM_TOKEN_SECRET_ARN")}
     with OcpiPlatform(token=PLATFORM_TOKEN, max_limit=3) as platform:
         # The pull's schedule exists when its parameters are set (condition FeedPullEnabled). moto gives
         # the secret its ARN when it is created, in the stack: the functions are told it then.
@@ -33,23 +31,17 @@ def feed() -> Iterator[FeedStack]:
             "PlatformSessionsUrl": platform.url("sessions"),
             "PlatformTokenSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-AbCdEf",
         }
-        try:
-            with EmspReceiver() as receiver, LocalAws(parameters=parameters, environment=environment) as local:
-                repository = Repository(local.table_name)
-                load_seed(repository, seed())
-                repository.put_simulator_behaviour("LOC1", None, {"mode": "accept"})
-                secret = local.client("secretsmanager").create_secret(
-                    Name="platform", SecretString=json.dumps({"token": PLATFORM_TOKEN})
-                )
-                stack = FeedStack(local, receiver, repository, platform, secret["ARN"])
-                stack.configure(PLATFORM_TOKEN_SECRET_ARN=secret["ARN"])
-                yield stack
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        # The stack restores the environment it set, the configured secret's ARN included.
+        with EmspReceiver() as receiver, LocalAws(parameters=parameters, environment=environment) as local:
+            repository = Repository(local.table_name)
+            load_seed(repository, seed())
+            repository.put_simulator_behaviour("LOC1", None, {"mode": "accept"})
+            secret = local.client("secretsmanager").create_secret(
+                Name="platform", SecretString=json.dumps({"token": PLATFORM_TOKEN})
+            )
+            stack = FeedStack(local, receiver, repository, platform, secret["ARN"])
+            stack.configure(PLATFORM_TOKEN_SECRET_ARN=secret["ARN"])
+            yield stack
 
 
 @pytest.fixture(autouse=True)

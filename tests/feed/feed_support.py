@@ -2,7 +2,6 @@
 schedules as template.yaml defines them), and a CPO platform's OCPI Sender interface on 127.0.0.1."""
 
 import json
-import os
 import uuid
 from typing import Any
 
@@ -24,12 +23,8 @@ class FeedStack:
         self.api = Api()
 
     def configure(self, **environment: str) -> None:
-        """Change settings for the following invocations (every function reads them lazily)."""
-        from ocpi_commands import composition
-
-        for key, value in environment.items():
-            os.environ[key] = value
-        composition.reset()
+        """Change settings for the following invocations (restored when the stack stops)."""
+        self.local.configure(**environment)
 
     def url(self) -> str:
         return f"{self.receiver.url}/ocpi/emsp/2.2.1/commands/{uuid.uuid4().hex}"

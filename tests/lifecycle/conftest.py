@@ -1,6 +1,5 @@
 """Fixtures of the lifecycle tests (see lifecycle_support.Stack)."""
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -24,17 +23,11 @@ def stack() -> Iterator[Stack]:
         "CREDENTIALS_CACHE_TTL_SECONDS": "0",
         "RESPONSE_URL_POLICY": "local",  # the eMSP is the local receiver on 127.0.0.1
     }
-    saved = {k: os.environ.get(k) for k in environment}
     with EmspReceiver() as receiver, LocalAws(environment=environment) as local:
         repository = Repository(local.table_name)
         load_seed(repository, seed())
         repository.put_simulator_behaviour("LOC1", None, {"mode": "accept"})  # answer at once
-        yield Stack(local, receiver, repository)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+        yield Stack(local, receiver, repository)  # the stack restores the environment it set
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ the simulated charge points, and a local eMSP endpoint receiving the CommandResu
 """
 
 import json
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,12 +26,8 @@ class Stack:
         return f"{self.receiver.url}/ocpi/emsp/2.2.1/commands/{name or uuid.uuid4().hex}"
 
     def configure(self, **environment: str) -> None:
-        """Change settings for the following invocations (every function reads them lazily)."""
-        from ocpi_commands import composition
-
-        for key, value in environment.items():
-            os.environ[key] = value
-        composition.reset()
+        """Change settings for the following invocations (restored when the stack stops)."""
+        self.local.configure(**environment)
 
     def behaviour(self, evse_uid: str | None, mode: str, location_id: str = "LOC1", **extra: Any) -> None:
         self.repository.put_simulator_behaviour(location_id, evse_uid, {"mode": mode, **extra})

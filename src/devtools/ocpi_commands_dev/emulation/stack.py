@@ -266,6 +266,12 @@ class LocalAws:
         except Exception:  # noqa: S110 - best effort at shutdown
             pass
 
+    def configure(self, **environment: str) -> None:
+        """Change settings for the following invocations (every function reads them lazily); restored
+        with the rest of the stack's environment when it stops."""
+        self._set_environ(environment)
+        reset_product_caches()
+
     def _set_environ(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             self._saved_environ.setdefault(key, os.environ.get(key))

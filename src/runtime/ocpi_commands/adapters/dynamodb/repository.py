@@ -15,6 +15,7 @@ from ocpi_commands.adapters import aws
 from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.adapters.dynamodb.codec import attribute, deserialize, serialize
 from ocpi_commands.adapters.dynamodb.locations import epoch_ms, location_item, location_of
+from ocpi_commands.adapters.dynamodb.table import Table
 from ocpi_commands.domain.model import (
     CommandRecord,
     CommandStatus,
@@ -45,25 +46,10 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-class DynamoRepository:
+class DynamoRepository(Table):
     """Every record in one table (keys in ``keys``); implements the domain's store ports."""
 
-    def __init__(self, table_name: str, client: Any | None = None):
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
-
     # ------------------------------------------------------------------ generic
-
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self.table_name, Key=serialize(key), ConsistentRead=True)
-        item = response.get("Item")
-        return deserialize(item) if item else None
 
     def _batch_get(self, keys_: list[dict[str, str]]) -> list[dict[str, Any]]:
         """Strongly consistent BatchGetItem of a few keys (retries unprocessed keys)."""
@@ -369,48 +355,23 @@ class DynamoRepository:
             self.client.put_item(**command_put)
             return CreateOutcome(created=True, command=command)
         now_epoch = int(time.time())
-        guard_key = keys.request_id_guard(command.party, command.command_type.value, client_request_id)
         guard_item = {
-            **guard_key,
+            **keys.request_id_guard(command.party, command.command_type.value, client_request_id),
             "type": "IDEM",
             "command_id": command.command_id,
             "fingerprint": body_fingerprint,
             "guard": "request_id",
             "expires_at": now_epoch + REQUEST_ID_GUARD_SECONDS,
         }
-        transact: list[dict[str, Any]] = [
-            {"Put": command_put},
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": serialize(guard_item),
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                    "ExpressionAttributeValues": _values(now=now_epoch),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-        ]
-        for attempt in range(4):
-            try:
-                self.client.transact_write_items(TransactItems=transact)
-                return CreateOutcome(created=True, command=command)
-            except ClientError as exc:
-                if aws.error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
-                    old = reasons[1].get("Item")
-                    guard = deserialize(old) if old else self._get(guard_key)
-                    if guard is not None:
-                        return CreateOutcome(
-                            created=False,
-                            command=self.get_command(guard["command_id"]),
-                            conflict="request_id",
-                            same_body=guard.get("fingerprint") == body_fingerprint,
-                        )
-                # A concurrent transaction on the same guard: back off and look again.
-                time.sleep(0.02 * (2**attempt))
-        raise RuntimeError("could not record the command: repeated transaction conflicts")
+        guard = self._put_guarded(command_put, guard_item, now_epoch)
+        if guard is None:
+            return CreateOutcome(created=True, command=command)
+        return CreateOutcome(
+            created=False,
+            command=self.get_command(guard["command_id"]),
+            conflict="request_id",
+            same_body=guard.get("fingerprint") == body_fingerprint,
+        )
 
     def get_command(self, command_id: str) -> CommandRecord | None:
         return self._to_command(self._get(keys.command(command_id)))

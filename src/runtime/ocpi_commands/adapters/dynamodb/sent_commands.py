@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from ocpi_commands.adapters import aws
 from ocpi_commands.adapters.dynamodb import keys
 from ocpi_commands.adapters.dynamodb.codec import attribute, deserialize, serialize
+from ocpi_commands.adapters.dynamodb.table import Table
 from ocpi_commands.domain.model import CpoAnswer, HistoryEntry, SentCommand, SentStatus
 from ocpi_commands.domain.sending import CreateSent, SentTransition
 
@@ -23,18 +24,8 @@ EVENT_RETENTION_SECONDS = 7 * 24 * 3600
 _DATETIME = TypeAdapter(datetime)
 
 
-class DynamoSentCommands:
+class DynamoSentCommands(Table):
     """The eMSP side's store (``domain.sending.SentCommandStore``), in the stack's one table."""
-
-    def __init__(self, table_name: str, client: Any | None = None):
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.client("dynamodb")
-        return self._client
 
     @staticmethod
     def _item(command: SentCommand) -> dict[str, Any]:
@@ -63,11 +54,7 @@ class DynamoSentCommands:
         }
 
     def get(self, command_id: str) -> SentCommand | None:
-        response = self.client.get_item(
-            TableName=self.table_name, Key=serialize(keys.sent_command(command_id)), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return self._to_command(deserialize(item) if item else None)
+        return self._to_command(self._get(keys.sent_command(command_id)))
 
     def create(self, command: SentCommand, idempotency_key: str | None, fingerprint: str) -> CreateSent:
         put = {
@@ -79,49 +66,17 @@ class DynamoSentCommands:
             self.client.put_item(**put)
             return CreateSent(True, command)
         now = int(time.time())
-        guard_key = keys.idempotency_key(idempotency_key)
         guard = {
-            **guard_key,
+            **keys.idempotency_key(idempotency_key),
             "type": "IDEMK",
             "command_id": command.command_id,
             "fingerprint": fingerprint,
             "expires_at": now + IDEMPOTENCY_KEY_SECONDS,
         }
-        for attempt in range(4):
-            try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {"Put": put},
-                        {
-                            "Put": {
-                                "TableName": self.table_name,
-                                "Item": serialize(guard),
-                                "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                                "ExpressionAttributeValues": {":now": attribute(now)},
-                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                            }
-                        },
-                    ]
-                )
-                return CreateSent(True, command)
-            except ClientError as exc:
-                if aws.error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                if len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed":
-                    old = reasons[1].get("Item")
-                    found = deserialize(old) if old else self._get_raw(guard_key)
-                    if found is not None:
-                        return CreateSent(
-                            False, self.get(str(found["command_id"])), found.get("fingerprint") == fingerprint
-                        )
-                time.sleep(0.02 * (2**attempt))  # a concurrent request with the same key: look again
-        raise RuntimeError("could not record the command: repeated transaction conflicts")
-
-    def _get_raw(self, key: dict[str, str]) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self.table_name, Key=serialize(key), ConsistentRead=True)
-        item = response.get("Item")
-        return deserialize(item) if item else None
+        found = self._put_guarded(put, guard, now)
+        if found is None:
+            return CreateSent(True, command)
+        return CreateSent(False, self.get(str(found["command_id"])), found.get("fingerprint") == fingerprint)
 
     def transition(
         self,
